@@ -1,0 +1,119 @@
+import { EPSILON, ESPM_DICHOTOMY_MAXIT, ESPM_DICHOTOMY_TOL } from '../types.js';
+import { WebnmfError } from '../errors.js';
+
+/**
+ * The simplex multiplier of a multiplicative update: for every column j of the rows × cols
+ * matrices num and den (row-major), find ν_j with
+ *   f_j(ν) = Σ_i max(num_ij / (den_ij + ν), ε) − 1 = 0.
+ * f_j decreases on ESPM's bracket [a_j, b_j]:
+ *   a_j = max over {i: num_ij > 0} of (num_ij / 2 − den_ij)   (f > 0 there)
+ *   b_j = 2 · rows · max_i num_ij − min_i den_ij               (f < 0 there)
+ */
+
+function checkSolvable(rows: number): void {
+  if (rows * EPSILON >= 1) {
+    throw new WebnmfError('input', `simplex constraint has no solution: ${rows} entries each ≥ ε = ${EPSILON} cannot sum to 1`);
+  }
+}
+
+/** ESPM's bracket for column j. */
+function bracket(num: Float64Array, den: Float64Array, rows: number, cols: number, j: number): [number, number] {
+  let a = -Infinity;
+  let maxNum = -Infinity;
+  let minDen = Infinity;
+  for (let i = 0; i < rows; i++) {
+    const nv = num[i * cols + j];
+    const dv = den[i * cols + j];
+    if (nv > 0) a = Math.max(a, nv / 2 - dv);
+    maxNum = Math.max(maxNum, nv);
+    minDen = Math.min(minDen, dv);
+  }
+  const b = (rows * maxNum) / 0.5 - minDen;
+  return [a, b];
+}
+
+function f(num: Float64Array, den: Float64Array, rows: number, cols: number, j: number, nu: number): number {
+  let s = 0;
+  for (let i = 0; i < rows; i++) {
+    s += Math.max(num[i * cols + j] / (nu + den[i * cols + j]), EPSILON);
+  }
+  return s - 1;
+}
+
+/**
+ * ESPM's lock-step bisection (espm.estimators.dicotomy): all columns bisect together until
+ * max_j |f_j(mid)| ≤ 1e-5 (at most 100 rounds) and the midpoints are returned. Kept for
+ * bit-level conformance with ESPM; `simplexExact` is the better solver.
+ */
+export function simplexEspm(num: Float64Array, den: Float64Array, rows: number, cols: number): Float64Array {
+  checkSolvable(rows);
+  const a = new Float64Array(cols);
+  const b = new Float64Array(cols);
+  for (let j = 0; j < cols; j++) [a[j], b[j]] = bracket(num, den, rows, cols, j);
+  const mid = new Float64Array(cols);
+  const fMid = new Float64Array(cols);
+  let worst = 0;
+  for (let j = 0; j < cols; j++) {
+    mid[j] = (a[j] + b[j]) / 2;
+    fMid[j] = f(num, den, rows, cols, j, mid[j]);
+    worst = Math.max(worst, Math.abs(fMid[j]));
+  }
+  let it = 0;
+  // NaN compares false, exactly like numpy's `while max(abs(f)) > tol`.
+  while (worst > ESPM_DICHOTOMY_TOL) {
+    it++;
+    worst = 0;
+    for (let j = 0; j < cols; j++) {
+      const fa = f(num, den, rows, cols, j, a[j]);
+      if (fa * fMid[j] <= 0) b[j] = mid[j];
+      else a[j] = mid[j];
+      mid[j] = (a[j] + b[j]) / 2;
+      fMid[j] = f(num, den, rows, cols, j, mid[j]);
+      worst = Math.max(worst, Math.abs(fMid[j])); // Math.max propagates NaN, like numpy
+    }
+    if (it >= ESPM_DICHOTOMY_MAXIT) break;
+  }
+  return mid;
+}
+
+/**
+ * Exact per-column solve: Newton's method on f, safeguarded by bisection inside ESPM's bracket,
+ * until |f_j(ν)| ≤ tol or the bracket cannot shrink further. Every column converges on its own.
+ */
+export function simplexExact(
+  num: Float64Array,
+  den: Float64Array,
+  rows: number,
+  cols: number,
+  tol = 1e-10,
+): Float64Array {
+  checkSolvable(rows);
+  const nu = new Float64Array(cols);
+  for (let j = 0; j < cols; j++) {
+    let [lo, hi] = bracket(num, den, rows, cols, j);
+    let x = (lo + hi) / 2;
+    for (let it = 0; it < 200; it++) {
+      let s = 0;
+      let ds = 0;
+      for (let i = 0; i < rows; i++) {
+        const q = num[i * cols + j] / (x + den[i * cols + j]);
+        if (q > EPSILON) {
+          s += q;
+          ds -= q / (x + den[i * cols + j]);
+        } else {
+          s += EPSILON;
+        }
+      }
+      const fx = s - 1;
+      if (Math.abs(fx) <= tol) break;
+      if (fx > 0) lo = x;
+      else hi = x;
+      let next = ds < 0 ? x - fx / ds : NaN;
+      if (!(next > lo && next < hi)) next = (lo + hi) / 2;
+      if (next === x || hi - lo <= Math.abs(x) * 1e-16) break;
+      x = next;
+    }
+    nu[j] = x;
+  }
+  return nu;
+}

@@ -1,0 +1,30 @@
+/**
+ * webnmf: regularised Poisson NMF (ESPM's SmoothNMF), KL and Frobenius NMF for spectrum images,
+ * on WebGPU with a float64 CPU reference. The public surface.
+ */
+export { SmoothNMF, fitSmoothNMF, prepareProblem, normalizationFactor, rescaleToUnitSums } from './estimator.js';
+export type { SmoothNMFOptions, FitResult } from './options.js';
+export type {
+  Matrix,
+  Matrix64,
+  ImageShape,
+  SimplexMode,
+  SimplexSolver,
+  InitMethod,
+  LossKind,
+  BackendName,
+  StopReason,
+  LossSample,
+  Progress,
+  Problem,
+  SolveResult,
+  Backend,
+} from './types.js';
+export { EPSILON, SIGMA_L } from './types.js';
+export { WebnmfError } from './errors.js';
+export { solveCpu, cpuBackend } from './cpu/solve.js';
+export { initialize } from './cpu/init.js';
+export { compareToTruth, spectralAngle } from './metrics.js';
+export { makeSyntheticDataset } from './synth.js';
+export type { SyntheticDataset, SyntheticOptions } from './synth.js';
+export { parseNpy, encodeNpy } from './io/npy.js';

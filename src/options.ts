@@ -1,0 +1,87 @@
+import type {
+  BackendName,
+  ImageShape,
+  InitMethod,
+  LossKind,
+  LossSample,
+  Matrix,
+  Matrix64,
+  Progress,
+  SimplexMode,
+  SimplexSolver,
+  StopReason,
+} from './types.js';
+
+/** The options of SmoothNMF (and of the functional twin `fitSmoothNMF`). */
+export interface SmoothNMFOptions {
+  /** k, the number of components (1 ≤ k ≤ min(channels, pixels)). */
+  components: number;
+  /** Laplacian smoothness weight λ (the objective carries λ/2, as ESPM's code does). Default 0. */
+  lambda?: number;
+  /** Log-sparsity weight μ, scalar or one per component. Default 0. */
+  mu?: number | readonly number[];
+  /** ε_reg, the slope of the log penalty at 0. Default 1. */
+  epsilonReg?: number;
+  /** Simplex constraint: on H (Σ_k H_kp = 1 per pixel), on W (Σ_j W_jk = 1 per column) or none. Default 'none'. */
+  simplex?: SimplexMode;
+  /** Simplex multiplier solver. Default 'exact'. */
+  simplexSolver?: SimplexSolver;
+  /** Tolerance of the exact simplex solve. Default 1e-10. */
+  simplexTol?: number;
+  /** Known matrix G (channels × m). Absent: D = W. */
+  G?: Matrix;
+  /** Image shape of the pixels (rows × cols = pixels); required when lambda > 0. */
+  shape?: ImageShape;
+  /** Loss: generalised KL (Poisson) or Frobenius. Default 'kl'. Frobenius takes no G, λ, μ or simplex. */
+  loss?: LossKind;
+  /** Initialisation. Default: 'custom' when W0 and H0 are given, else 'nndsvda'. */
+  init?: InitMethod;
+  /** Custom start, m × k (in the normalised space when normalize is on, as in ESPM). */
+  W0?: Matrix;
+  /** Custom start, k × pixels. */
+  H0?: Matrix;
+  /** Default 200. */
+  maxIter?: number;
+  /** Default 1e-4. */
+  tol?: number;
+  /** Run exactly maxIter iterations. Default false. */
+  noStop?: boolean;
+  /** Sample the loss every this many iterations. Default 10. */
+  lossEvery?: number;
+  /** Scale X so the mean pixel sum is k (ESPM's normalize); W is returned in data units. Default false. */
+  normalize?: boolean;
+  /** Iterations (1-based) whose raw iterates are kept in `snapshots`. */
+  snapshots?: readonly number[];
+  /** Seed of the PRNG used by 'random' and 'nndsvdar' init. Default 0. */
+  seed?: number;
+  /** Default 'auto': WebGPU when an adapter exists, else the CPU reference. */
+  backend?: BackendName;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** Called with each warning (all-zero rows or columns, ...). Default: collected in `warnings` only. */
+  onWarning?: (message: string) => void;
+}
+
+/** A fitted model. W and D are in data units, H in the map space (see README). */
+export interface FitResult {
+  /** m × k; without G, W = D is n × k. */
+  W: Matrix64;
+  /** k × pixels: the maps. */
+  H: Matrix64;
+  /** n × k, D = G W: the component spectra. */
+  D: Matrix64;
+  losses: LossSample[];
+  nIter: number;
+  stopReason: StopReason;
+  /** Raw iterates (solver space) at the requested iterations. */
+  snapshots: Map<number, { W: Matrix64; H: Matrix64 }>;
+  /** The normalisation factor s (1 when normalize is off). */
+  normFactor: number;
+  backend: 'cpu' | 'webgpu';
+  backendInfo: string;
+  warnings: string[];
+  /** Seconds spent in the iteration loop. */
+  solveSeconds: number;
+  /** Total seconds of the fit, validation to result. */
+  totalSeconds: number;
+}
