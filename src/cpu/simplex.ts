@@ -91,6 +91,7 @@ export function simplexExact(
   const nu = new Float64Array(cols);
   for (let j = 0; j < cols; j++) {
     let [lo, hi] = bracket(num, den, rows, cols, j);
+    if (lo === -Infinity) continue; // all numerators 0: every entry is ε whatever ν is
     let x = (lo + hi) / 2;
     for (let it = 0; it < 200; it++) {
       let s = 0;

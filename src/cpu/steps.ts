@@ -5,6 +5,7 @@
  */
 import { EPSILON, SIGMA_L, type Matrix64, type Problem } from '../types.js';
 import { laplacianApply } from './laplacian.js';
+import { matmul, matmulTransA, matmulTransB } from './linalg.js';
 import { simplexEspm, simplexExact } from './simplex.js';
 
 /** The parts of a problem a step needs. */
@@ -17,19 +18,7 @@ const mat = (rows: number, cols: number, data = new Float64Array(rows * cols)): 
 
 /** D = G W (n × k), or W itself when G is absent. */
 export function computeD(W: Matrix64, G?: Matrix64): Matrix64 {
-  if (!G) return W;
-  if (G.cols !== W.rows) throw new Error(`computeD: G is ${G.rows}×${G.cols} but W has ${W.rows} rows`);
-  const { rows: n, cols: m } = G;
-  const k = W.cols;
-  const D = mat(n, k);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < m; j++) {
-      const g = G.data[i * m + j];
-      if (g === 0) continue;
-      for (let c = 0; c < k; c++) D.data[i * k + c] += g * W.data[j * k + c];
-    }
-  }
-  return D;
+  return G ? matmul(G, W) : W;
 }
 
 /** Column sums of a matrix. */
@@ -166,7 +155,7 @@ export function wStep(X: Matrix64, G: Matrix64 | undefined, W: Matrix64, H: Matr
   const RHt = ratioProduct(X, D, H, 'RHt'); // n × k
   const m = W.rows;
   const k = W.cols;
-  const mult = G ? matTmul(G, RHt) : RHt; // m × k
+  const mult = G ? matmulTransA(G, RHt) : RHt; // m × k
   const colG = G ? colSums(G) : new Float64Array(m).fill(1);
   const rowH = rowSums(H);
   const num = new Float64Array(m * k);
@@ -187,52 +176,10 @@ export function wStep(X: Matrix64, G: Matrix64 | undefined, W: Matrix64, H: Matr
   return out;
 }
 
-/** Aᵀ B. */
-export function matTmul(A: Matrix64, B: Matrix64): Matrix64 {
-  if (A.rows !== B.rows) throw new Error(`matTmul: ${A.rows}×${A.cols}ᵀ · ${B.rows}×${B.cols}`);
-  const out = mat(A.cols, B.cols);
-  for (let i = 0; i < A.rows; i++) {
-    for (let a = 0; a < A.cols; a++) {
-      const v = A.data[i * A.cols + a];
-      if (v === 0) continue;
-      for (let b = 0; b < B.cols; b++) out.data[a * B.cols + b] += v * B.data[i * B.cols + b];
-    }
-  }
-  return out;
-}
-
-/** A B. */
-export function matmul(A: Matrix64, B: Matrix64): Matrix64 {
-  if (A.cols !== B.rows) throw new Error(`matmul: ${A.rows}×${A.cols} · ${B.rows}×${B.cols}`);
-  const out = mat(A.rows, B.cols);
-  for (let i = 0; i < A.rows; i++) {
-    for (let a = 0; a < A.cols; a++) {
-      const v = A.data[i * A.cols + a];
-      if (v === 0) continue;
-      for (let b = 0; b < B.cols; b++) out.data[i * B.cols + b] += v * B.data[a * B.cols + b];
-    }
-  }
-  return out;
-}
-
-/** A Bᵀ. */
-export function matmulT(A: Matrix64, B: Matrix64): Matrix64 {
-  if (A.cols !== B.cols) throw new Error(`matmulT: ${A.rows}×${A.cols} · (${B.rows}×${B.cols})ᵀ`);
-  const out = mat(A.rows, B.rows);
-  for (let i = 0; i < A.rows; i++) {
-    for (let j = 0; j < B.rows; j++) {
-      let acc = 0;
-      for (let t = 0; t < A.cols; t++) acc += A.data[i * A.cols + t] * B.data[j * B.cols + t];
-      out.data[i * B.rows + j] = acc;
-    }
-  }
-  return out;
-}
-
 /** Lee–Seung Frobenius H step: H ∘ (DᵀX) / (DᵀD H), floored at ε. */
 export function hStepFrobenius(X: Matrix64, D: Matrix64, H: Matrix64): Matrix64 {
-  const DtX = matTmul(D, X);
-  const DtDH = matmul(matTmul(D, D), H);
+  const DtX = matmulTransA(D, X);
+  const DtDH = matmul(matmulTransA(D, D), H);
   const out = mat(H.rows, H.cols);
   for (let j = 0; j < out.data.length; j++) {
     out.data[j] = Math.max((H.data[j] * DtX.data[j]) / DtDH.data[j], EPSILON);
@@ -242,10 +189,10 @@ export function hStepFrobenius(X: Matrix64, D: Matrix64, H: Matrix64): Matrix64 
 
 /** Lee–Seung Frobenius W step with G (ESPM's l2): W ∘ (Gᵀ X Hᵀ) / (GᵀG W H Hᵀ), floored at ε. */
 export function wStepFrobenius(X: Matrix64, G: Matrix64 | undefined, W: Matrix64, H: Matrix64): Matrix64 {
-  const XHt = matmulT(X, H); // n × k
-  const HHt = matmulT(H, H); // k × k
-  const numer = G ? matTmul(G, XHt) : XHt;
-  const GtGW = G ? matTmul(G, matmul(G, W)) : W;
+  const XHt = matmulTransB(X, H); // n × k
+  const HHt = matmulTransB(H, H); // k × k
+  const numer = G ? matmulTransA(G, XHt) : XHt;
+  const GtGW = G ? matmulTransA(G, matmul(G, W)) : W;
   const denom = matmul(GtGW, HHt);
   const out = mat(W.rows, W.cols);
   for (let j = 0; j < out.data.length; j++) {
