@@ -1,0 +1,338 @@
+/**
+ * Command-line syntax of `webnmf`: one declarative flag table per command, a parser that turns
+ * argv into typed values, and the help texts. Only syntax is checked here (unknown flags, missing
+ * values, numbers that are not numbers, integers that must be positive); the model's own rules
+ * are the estimator's.
+ */
+import { usageError } from '../errors.js';
+import type { BackendName, ImageShape, InitMethod, LossKind, SimplexMode, SimplexSolver } from '../types.js';
+
+type FlagType =
+  | { kind: 'bool' }
+  | { kind: 'string'; metavar: string }
+  | { kind: 'int'; metavar: string; min: number }
+  | { kind: 'number'; metavar: string; min?: number; exclusiveMin?: boolean }
+  | { kind: 'numberList'; metavar: string; min: number }
+  | { kind: 'intList'; metavar: string; min: number }
+  | { kind: 'shape'; metavar: string }
+  | { kind: 'enum'; values: readonly string[] };
+
+interface FlagSpec {
+  readonly name: string; // without the leading '--'
+  readonly key: string; // property of the parsed object
+  readonly type: FlagType;
+  readonly help: string;
+}
+
+const BACKEND_FLAG: FlagSpec = {
+  name: 'backend',
+  key: 'backend',
+  type: { kind: 'enum', values: ['cpu', 'webgpu', 'auto'] },
+  help: "where to compute: 'cpu' (float64 reference), 'webgpu' or 'auto' (WebGPU when an adapter exists). Default auto",
+};
+const QUIET_FLAG: FlagSpec = { name: 'quiet', key: 'quiet', type: { kind: 'bool' }, help: 'print nothing but errors' };
+const HELP_FLAG: FlagSpec = { name: 'help', key: 'help', type: { kind: 'bool' }, help: 'show this help' };
+
+export const FIT_FLAGS: readonly FlagSpec[] = [
+  { name: 'components', key: 'components', type: { kind: 'int', metavar: 'K', min: 1 }, help: 'number of components k (required)' },
+  { name: 'g', key: 'g', type: { kind: 'string', metavar: 'G.npy' }, help: 'known matrix G, channels × m (D = G W); absent: D = W' },
+  {
+    name: 'shape',
+    key: 'shape',
+    type: { kind: 'shape', metavar: 'ROWSxCOLS' },
+    help: 'image shape of the pixels (rows × cols = pixels); required with --lambda > 0 for 2-D input',
+  },
+  { name: 'lambda', key: 'lambda', type: { kind: 'number', metavar: 'L', min: 0 }, help: 'Laplacian smoothness weight λ. Default 0' },
+  {
+    name: 'mu',
+    key: 'mu',
+    type: { kind: 'numberList', metavar: 'M[,M...]', min: 0 },
+    help: 'log-sparsity weight μ: one value, or one per component. Default 0',
+  },
+  {
+    name: 'epsilon-reg',
+    key: 'epsilonReg',
+    type: { kind: 'number', metavar: 'E', min: 0, exclusiveMin: true },
+    help: 'ε_reg, the slope of the log penalty at 0. Default 1',
+  },
+  { name: 'simplex', key: 'simplex', type: { kind: 'enum', values: ['h', 'w', 'none'] }, help: "simplex constraint on H (per pixel), on W (needs --g) or none. Default none" },
+  { name: 'normalize', key: 'normalize', type: { kind: 'bool' }, help: "scale X so the mean pixel sum is k (ESPM's normalize)" },
+  {
+    name: 'init',
+    key: 'init',
+    type: { kind: 'enum', values: ['nndsvda', 'nndsvd', 'nndsvdar', 'random', 'custom'] },
+    help: 'initialisation. Default nndsvda (custom when --w0/--h0 are given)',
+  },
+  { name: 'w0', key: 'w0', type: { kind: 'string', metavar: 'W0.npy' }, help: 'custom start W0, m × k (with --h0)' },
+  { name: 'h0', key: 'h0', type: { kind: 'string', metavar: 'H0.npy' }, help: 'custom start H0, k × pixels (with --w0)' },
+  { name: 'max-iter', key: 'maxIter', type: { kind: 'int', metavar: 'N', min: 1 }, help: 'maximum number of iterations. Default 200' },
+  { name: 'tol', key: 'tol', type: { kind: 'number', metavar: 'T', min: 0 }, help: 'stopping tolerance. Default 1e-4' },
+  { name: 'no-stop', key: 'noStop', type: { kind: 'bool' }, help: 'run exactly --max-iter iterations' },
+  { name: 'loss-every', key: 'lossEvery', type: { kind: 'int', metavar: 'N', min: 1 }, help: 'sample the loss every N iterations. Default 10' },
+  {
+    name: 'snapshots',
+    key: 'snapshots',
+    type: { kind: 'intList', metavar: 'I[,I...]', min: 1 },
+    help: 'iterations (1-based) whose raw iterates are saved as W_itNNNN.npy / H_itNNNN.npy',
+  },
+  { name: 'seed', key: 'seed', type: { kind: 'int', metavar: 'S', min: 0 }, help: "seed of 'random' and 'nndsvdar' init. Default 0" },
+  BACKEND_FLAG,
+  { name: 'out', key: 'out', type: { kind: 'string', metavar: 'DIR' }, help: 'output directory. Default webnmf-out' },
+  QUIET_FLAG,
+  { name: 'loss', key: 'loss', type: { kind: 'enum', values: ['kl', 'frobenius'] }, help: 'generalised KL (Poisson) or Frobenius. Default kl' },
+  {
+    name: 'simplex-solver',
+    key: 'simplexSolver',
+    type: { kind: 'enum', values: ['exact', 'espm'] },
+    help: "simplex multiplier solver: 'exact' per pixel or ESPM's lock-step bisection. Default exact",
+  },
+  HELP_FLAG,
+];
+
+export const EXAMPLE_FLAGS: readonly FlagSpec[] = [
+  { name: 'out', key: 'out', type: { kind: 'string', metavar: 'DIR' }, help: 'output directory. Default webnmf-example' },
+  BACKEND_FLAG,
+  QUIET_FLAG,
+  HELP_FLAG,
+];
+
+export interface FitArgs {
+  input: string;
+  components: number;
+  g?: string;
+  shape?: ImageShape;
+  lambda?: number;
+  mu?: number[];
+  epsilonReg?: number;
+  simplex?: SimplexMode;
+  normalize?: boolean;
+  init?: InitMethod;
+  w0?: string;
+  h0?: string;
+  maxIter?: number;
+  tol?: number;
+  noStop?: boolean;
+  lossEvery?: number;
+  snapshots?: number[];
+  seed?: number;
+  backend?: BackendName;
+  out?: string;
+  quiet?: boolean;
+  loss?: LossKind;
+  simplexSolver?: SimplexSolver;
+}
+
+export interface ExampleArgs {
+  out?: string;
+  backend?: BackendName;
+  quiet?: boolean;
+}
+
+export type Command =
+  | { command: 'help'; topic: 'main' | 'fit' | 'example' }
+  | { command: 'version' }
+  | { command: 'fit'; args: FitArgs }
+  | { command: 'example'; args: ExampleArgs };
+
+const editDistance = (a: string, b: string): number => {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+};
+
+function suggest(name: string, flags: readonly FlagSpec[]): string {
+  const best = flags
+    .map((f) => ({ f, d: editDistance(name, f.name) }))
+    .filter(({ f, d }) => d <= Math.max(1, Math.floor(f.name.length / 3)) || f.name.startsWith(name))
+    .sort((a, b) => a.d - b.d)[0];
+  return best ? ` Did you mean '--${best.f.name}'?` : '';
+}
+
+const NUMBER_RE = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+function parseNumber(flag: string, raw: string, min?: number, exclusiveMin?: boolean): number {
+  if (!NUMBER_RE.test(raw.trim())) throw usageError(`--${flag}: '${raw}' is not a number. Give a decimal number such as 0.5 or 1e-3.`);
+  const v = Number(raw);
+  if (!Number.isFinite(v)) throw usageError(`--${flag}: '${raw}' is not a finite number.`);
+  if (min !== undefined && (exclusiveMin ? v <= min : v < min)) {
+    throw usageError(`--${flag}: ${raw} is out of range; it must be ${exclusiveMin ? '>' : '≥'} ${min}.`);
+  }
+  return v;
+}
+
+function parseInt_(flag: string, raw: string, min: number): number {
+  const t = raw.trim();
+  if (!/^[-+]?\d+$/.test(t) || !Number.isSafeInteger(Number(t)) || Number(t) < min) {
+    const what = min === 1 ? 'a positive integer' : min === 0 ? 'a non-negative integer' : `an integer ≥ ${min}`;
+    throw usageError(`--${flag}: '${raw}' is not ${what}.`);
+  }
+  return Number(t);
+}
+
+function parseValue(spec: FlagSpec, raw: string): unknown {
+  const t = spec.type;
+  switch (t.kind) {
+    case 'bool':
+      return true;
+    case 'string':
+      if (raw === '') throw usageError(`--${spec.name}: the value is empty; give ${t.metavar}.`);
+      return raw;
+    case 'int':
+      return parseInt_(spec.name, raw, t.min);
+    case 'number':
+      return parseNumber(spec.name, raw, t.min, t.exclusiveMin);
+    case 'numberList':
+    case 'intList': {
+      const parts = raw.split(',');
+      if (parts.some((p) => p.trim() === '')) {
+        throw usageError(`--${spec.name}: '${raw}' has an empty item; give a comma-separated list like ${t.metavar.replace(/\[.*$/, '')},… without spaces.`);
+      }
+      return parts.map((p) => (t.kind === 'intList' ? parseInt_(spec.name, p, t.min) : parseNumber(spec.name, p, t.min)));
+    }
+    case 'shape': {
+      const m = /^\s*(\d+)\s*[xX×,]\s*(\d+)\s*$/.exec(raw);
+      const rows = m ? Number(m[1]) : NaN;
+      const cols = m ? Number(m[2]) : NaN;
+      if (!m || !(rows > 0) || !(cols > 0)) {
+        throw usageError(`--${spec.name}: '${raw}' is not an image shape; write ROWSxCOLS with positive integers, e.g. 64x128.`);
+      }
+      return { rows, cols };
+    }
+    case 'enum':
+      if (!t.values.includes(raw)) {
+        throw usageError(`--${spec.name}: '${raw}' is not one of ${t.values.map((v) => `'${v}'`).join(', ')}.`);
+      }
+      return raw;
+  }
+}
+
+/** Parses the flags of one command; returns the values by key and the positional arguments. */
+function parseFlags(argv: readonly string[], flags: readonly FlagSpec[], command: string) {
+  const values: Record<string, unknown> = {};
+  const positional: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const a = argv[i++]!;
+    if (a === '--') {
+      positional.push(...argv.slice(i));
+      break;
+    }
+    if (a === '-h') {
+      values['help'] = true;
+      continue;
+    }
+    if (!a.startsWith('--') || a === '-') {
+      if (a.startsWith('-') && a !== '-' && !NUMBER_RE.test(a)) {
+        throw usageError(`unknown option '${a}' for 'webnmf ${command}' (options start with '--').`);
+      }
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = a.slice(2, eq >= 0 ? eq : undefined);
+    const spec = flags.find((f) => f.name === name);
+    if (!spec) throw usageError(`unknown option '--${name}' for 'webnmf ${command}'.${suggest(name, flags)}`);
+    if (spec.key in values && spec.type.kind !== 'bool') {
+      throw usageError(`--${name} is given more than once; give it once.`);
+    }
+    let raw: string;
+    if (spec.type.kind === 'bool') {
+      if (eq >= 0) throw usageError(`--${name} takes no value (got '${a.slice(eq + 1)}').`);
+      raw = '';
+    } else if (eq >= 0) {
+      raw = a.slice(eq + 1);
+    } else {
+      const next = argv[i];
+      if (next === undefined || (next.startsWith('--') && next.length > 2)) {
+        const meta = 'metavar' in spec.type ? spec.type.metavar : spec.type.kind === 'enum' ? spec.type.values.join('|') : 'a value';
+        throw usageError(`--${name} needs a value (${meta}).`);
+      }
+      raw = next;
+      i++;
+    }
+    values[spec.key] = parseValue(spec, raw);
+  }
+  return { values, positional };
+}
+
+/** Parses the whole command line. Throws WebnmfError('usage') for bad syntax. */
+export function parseCommandLine(argv: readonly string[]): Command {
+  if (argv.length === 0) return { command: 'help', topic: 'main' };
+  const [first, ...rest] = argv;
+  if (first === '--help' || first === '-h' || first === 'help') {
+    const topic = rest[0] === 'fit' || rest[0] === 'example' ? rest[0] : 'main';
+    return { command: 'help', topic };
+  }
+  if (first === '--version' || first === '-V' || first === 'version') return { command: 'version' };
+  if (first === 'fit') {
+    const { values, positional } = parseFlags(rest, FIT_FLAGS, 'fit');
+    if (values['help']) return { command: 'help', topic: 'fit' };
+    if (positional.length === 0) throw usageError("'webnmf fit' needs the data file: webnmf fit X.npy --components K.");
+    if (positional.length > 1) {
+      throw usageError(`'webnmf fit' takes one data file, got ${positional.length}: ${positional.map((p) => `'${p}'`).join(' ')}.`);
+    }
+    if (values['components'] === undefined) throw usageError('--components K is required (the number of components to unmix).');
+    delete values['help'];
+    return { command: 'fit', args: { input: positional[0]!, ...(values as Omit<FitArgs, 'input'>) } as FitArgs };
+  }
+  if (first === 'example') {
+    const { values, positional } = parseFlags(rest, EXAMPLE_FLAGS, 'example');
+    if (values['help']) return { command: 'help', topic: 'example' };
+    if (positional.length > 0) throw usageError(`'webnmf example' takes no file arguments (got '${positional[0]}').`);
+    delete values['help'];
+    return { command: 'example', args: values as ExampleArgs };
+  }
+  if (first!.startsWith('-')) throw usageError(`unknown option '${first}'. Start with a command: 'webnmf fit' or 'webnmf example'.`);
+  throw usageError(`unknown command '${first}'. The commands are 'fit' and 'example'.`);
+}
+
+function flagLines(flags: readonly FlagSpec[]): string {
+  const rows = flags.map((f) => {
+    const t = f.type;
+    const meta = t.kind === 'bool' ? '' : t.kind === 'enum' ? ` ${t.values.join('|')}` : ` ${t.metavar}`;
+    return [`  --${f.name}${meta}`, f.help] as const;
+  });
+  const w = Math.max(...rows.map((r) => r[0].length)) + 2;
+  return rows.map(([a, b]) => (a.length + 2 > w ? `${a}\n${' '.repeat(w)}${b}` : a.padEnd(w) + b)).join('\n');
+}
+
+export const MAIN_HELP = `webnmf: unmix spectrum images with regularised Poisson NMF (ESPM's SmoothNMF) on the GPU or CPU.
+
+Usage:
+  webnmf fit X.npy --components K [options]   fit a model and write W, H, D and a report
+  webnmf example [--out DIR]                  fit a built-in synthetic dataset and draw the result
+  webnmf --help | fit --help | example --help
+  webnmf --version
+
+X.npy is channels × pixels (ESPM's layout), or rows × cols × channels (HyperSpy's layout).
+Exit status: 0 success, 2 usage or input error, 1 other failure, 130 interrupted.
+`;
+
+export const FIT_HELP = `Usage: webnmf fit X.npy --components K [options]
+
+Fits X ≈ G W H (D = G W, the spectra; H, the maps) by ESPM's regularised Poisson NMF.
+X.npy: 2-D channels × pixels, or 3-D rows × cols × channels (the image shape comes from the file).
+
+Options:
+${flagLines(FIT_FLAGS)}
+
+Writes into DIR (files appear only when complete; nothing is written when the fit fails):
+  W.npy (m × k), H.npy (k × pixels), D.npy (channels × k),
+  W_itNNNN.npy / H_itNNNN.npy for each --snapshots iteration, report.json.
+
+Example:
+  webnmf fit X.npy --components 3 --g G.npy --shape 100x100 --lambda 2 --mu 0.05 --simplex h --normalize
+`;
+
+export const EXAMPLE_HELP = `Usage: webnmf example [--out DIR] [--backend cpu|webgpu|auto] [--quiet]
+
+Generates a small synthetic spectrum image, unmixes it with SmoothNMF and writes X.npy, G.npy,
+W.npy, H.npy, D.npy, report.json, maps.png, map_0.png…, spectra.svg into DIR, then compares the
+result with the truth.
+
+Options:
+${flagLines(EXAMPLE_FLAGS)}
+`;
