@@ -1,0 +1,358 @@
+import { describe, expect, it } from 'vitest';
+import {
+  fromRows,
+  identity,
+  lstsq,
+  matmul,
+  matmulTransA,
+  matmulTransB,
+  nnls,
+  svd,
+  symmetricEigen,
+  toRows,
+  transpose,
+  truncatedSVD,
+  zeros,
+} from '../src/cpu/linalg.js';
+import { Random } from '../src/random.js';
+import type { Matrix64 } from '../src/types.js';
+
+function randomMatrix(rows: number, cols: number, seed: number): Matrix64 {
+  const r = new Random(seed);
+  const A = zeros(rows, cols);
+  for (let i = 0; i < A.data.length; i++) A.data[i] = r.normal();
+  return A;
+}
+
+function maxAbsDiff(A: Matrix64, B: Matrix64): number {
+  expect([A.rows, A.cols]).toEqual([B.rows, B.cols]);
+  let m = 0;
+  for (let i = 0; i < A.data.length; i++) m = Math.max(m, Math.abs(A.data[i] - B.data[i]));
+  return m;
+}
+
+function column(A: Matrix64, j: number): Float64Array {
+  return Float64Array.from({ length: A.rows }, (_, i) => A.data[i * A.cols + j]);
+}
+
+const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+};
+
+/** ‖QᵀQ − I‖_max for the columns of Q. */
+function orthogonalityError(Q: Matrix64): number {
+  return maxAbsDiff(matmulTransA(Q, Q), identity(Q.cols));
+}
+
+describe('products and transpose', () => {
+  it('matmul matches a hand-computed product', () => {
+    const A = fromRows([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    const B = fromRows([
+      [7, 8],
+      [9, 10],
+      [11, 12],
+    ]);
+    expect(toRows(matmul(A, B))).toEqual([
+      [58, 64],
+      [139, 154],
+    ]);
+    expect(toRows(transpose(A))).toEqual([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
+  });
+
+  it('matmulTransA and matmulTransB agree with explicit transposes', () => {
+    const A = randomMatrix(7, 4, 1);
+    const B = randomMatrix(7, 5, 2);
+    const C = randomMatrix(6, 4, 3);
+    expect(maxAbsDiff(matmulTransA(A, B), matmul(transpose(A), B))).toBeLessThan(1e-14);
+    expect(maxAbsDiff(matmulTransB(A, C), matmul(A, transpose(C)))).toBeLessThan(1e-14);
+  });
+
+  it('accepts float32 inputs', () => {
+    const A = { rows: 2, cols: 2, data: new Float32Array([1, 2, 3, 4]) };
+    expect(toRows(matmul(A, identity(2)))).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+  });
+
+  it('rejects mismatched shapes with both shapes in the message', () => {
+    expect(() => matmul(zeros(2, 3), zeros(2, 3))).toThrow(/2 × 3.*2 × 3/);
+    expect(() => matmulTransA(zeros(2, 3), zeros(3, 3))).toThrow(/2 × 3.*3 × 3/);
+    expect(() => matmul({ rows: 2, cols: 2, data: new Float64Array(3) }, zeros(2, 2))).toThrow(/data has 3/);
+  });
+});
+
+describe('symmetricEigen', () => {
+  it('solves a 2 × 2 case by hand', () => {
+    const { values, vectors } = symmetricEigen(
+      fromRows([
+        [2, 1],
+        [1, 2],
+      ]),
+    );
+    expect(values[0]).toBeCloseTo(3, 14);
+    expect(values[1]).toBeCloseTo(1, 14);
+    expect(Math.abs(vectors.data[0])).toBeCloseTo(Math.SQRT1_2, 14);
+    expect(vectors.data[0] * vectors.data[2]).toBeGreaterThan(0); // (1, 1)/√2 for λ = 3
+  });
+
+  it('matches numpy on the 5 × 5 Hilbert matrix', () => {
+    const H = fromRows(Array.from({ length: 5 }, (_, i) => Array.from({ length: 5 }, (_, j) => 1 / (i + j + 1))));
+    // Expected: numpy.linalg.eigvalsh of the same matrix, descending.
+    const expected = [
+      1.5670506910982307, 2.0853421861101332e-1, 1.1407491623419655e-2, 3.0589804015114139e-4, 3.2879287721667084e-6,
+    ];
+    const { values } = symmetricEigen(H);
+    expected.forEach((e, i) => expect(Math.abs(values[i] - e)).toBeLessThan(1e-15 * 10));
+  });
+
+  it('gives A V = V Λ with orthogonal V for a random symmetric matrix', () => {
+    const B = randomMatrix(12, 12, 4);
+    const A = matmulTransA(B, B);
+    for (let i = 0; i < 12; i++) A.data[i * 12 + i] -= 10; // indefinite
+    const { values, vectors } = symmetricEigen(A);
+    expect(orthogonalityError(vectors)).toBeLessThan(1e-13);
+    const AV = matmul(A, vectors);
+    const VL = matmul(vectors, zeros(12, 12));
+    for (let j = 0; j < 12; j++) for (let i = 0; i < 12; i++) VL.data[i * 12 + j] = vectors.data[i * 12 + j] * values[j];
+    expect(maxAbsDiff(AV, VL)).toBeLessThan(1e-12);
+    for (let j = 1; j < 12; j++) expect(values[j]).toBeLessThanOrEqual(values[j - 1]);
+    expect(values[11]).toBeLessThan(0);
+  });
+
+  it('rejects non-symmetric and non-square input', () => {
+    expect(() => symmetricEigen(fromRows([[1, 2], [0, 1]]))).toThrow(/not symmetric/);
+    expect(() => symmetricEigen(zeros(2, 3))).toThrow(/square/);
+  });
+});
+
+describe('svd', () => {
+  it('matches numpy singular values of a rank-2 matrix', () => {
+    const A = fromRows([
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+      [10, 11, 12],
+    ]);
+    const { S } = svd(A);
+    // Expected: numpy.linalg.svd(A, compute_uv=False) = [25.462407436036393, 1.290661675761233, 2.4e-15].
+    expect(S[0]).toBeCloseTo(25.462407436036393, 12);
+    expect(S[1]).toBeCloseTo(1.29066167576123, 12);
+    expect(S[2]).toBeLessThan(1e-13);
+  });
+
+  for (const [rows, cols] of [
+    [30, 6],
+    [6, 30],
+    [9, 9],
+  ]) {
+    it(`reconstructs A = U S Vᵀ with orthonormal factors (${rows} × ${cols})`, () => {
+      const A = randomMatrix(rows, cols, rows * 100 + cols);
+      const { U, S, Vt } = svd(A);
+      const q = Math.min(rows, cols);
+      expect([U.rows, U.cols, S.length, Vt.rows, Vt.cols]).toEqual([rows, q, q, q, cols]);
+      expect(orthogonalityError(U)).toBeLessThan(1e-13);
+      expect(orthogonalityError(transpose(Vt))).toBeLessThan(1e-13);
+      const US = zeros(rows, q);
+      for (let i = 0; i < rows; i++) for (let j = 0; j < q; j++) US.data[i * q + j] = U.data[i * q + j] * S[j];
+      expect(maxAbsDiff(matmul(US, Vt), A)).toBeLessThan(1e-13);
+      for (let j = 1; j < q; j++) expect(S[j]).toBeLessThanOrEqual(S[j - 1]);
+    });
+  }
+});
+
+describe('truncatedSVD (randomized)', () => {
+  /** Low-rank signal plus a little noise, with well separated singular values. */
+  function lowRankPlusNoise(rows: number, cols: number, seed: number): Matrix64 {
+    const r = new Random(seed);
+    const rank = 6;
+    const L = randomMatrix(rows, rank, seed + 1);
+    const R = randomMatrix(rank, cols, seed + 2);
+    for (let t = 0; t < rank; t++) for (let j = 0; j < cols; j++) R.data[t * cols + j] *= 2 ** (rank - t);
+    const X = matmul(L, R);
+    for (let i = 0; i < X.data.length; i++) X.data[i] = Math.abs(X.data[i] + 0.01 * r.normal());
+    return X;
+  }
+
+  for (const [rows, cols] of [
+    [40, 600],
+    [600, 40],
+  ]) {
+    it(`matches the exact SVD's leading triplets up to sign (${rows} × ${cols})`, () => {
+      const X = lowRankPlusNoise(rows, cols, 5);
+      const k = 4;
+      const exact = svd(X);
+      const approx = truncatedSVD(X, k, { seed: 3 });
+      expect([approx.U.rows, approx.U.cols, approx.S.length, approx.Vt.rows, approx.Vt.cols]).toEqual([rows, k, k, k, cols]);
+      for (let j = 0; j < k; j++) {
+        expect(Math.abs(approx.S[j] - exact.S[j]) / exact.S[j]).toBeLessThan(1e-10);
+        const u = column(approx.U, j);
+        const ue = column(exact.U, j);
+        expect(Math.abs(Math.abs(dot(u, ue)) - 1)).toBeLessThan(1e-9);
+        const v = approx.Vt.data.subarray(j * cols, (j + 1) * cols);
+        const ve = exact.Vt.data.subarray(j * cols, (j + 1) * cols);
+        expect(Math.abs(Math.abs(dot(v, ve)) - 1)).toBeLessThan(1e-9);
+        // The pair keeps its joint sign: u_j · X v_j = +s_j.
+        const Xv = matmul(X, { rows: cols, cols: 1, data: Float64Array.from(v) });
+        expect(dot(u, Xv.data) / approx.S[j]).toBeCloseTo(1, 9);
+        // sklearn's svd_flip: the largest-magnitude entry of each U column is positive.
+        let best = 0;
+        for (let i = 0; i < rows; i++) if (Math.abs(u[i]) > Math.abs(u[best])) best = i;
+        expect(u[best]).toBeGreaterThan(0);
+      }
+      expect(orthogonalityError(approx.U)).toBeLessThan(1e-12);
+    });
+  }
+
+  it('is reproducible for a seed and rejects a bad k', () => {
+    const X = lowRankPlusNoise(30, 80, 9);
+    const a = truncatedSVD(X, 3, { seed: 1 });
+    const b = truncatedSVD(X, 3, { seed: 1 });
+    expect(Array.from(a.U.data)).toEqual(Array.from(b.U.data));
+    expect(() => truncatedSVD(X, 31)).toThrow(/k must be/);
+    expect(() => truncatedSVD(X, 0)).toThrow(/k must be/);
+  });
+
+  it('handles rank-deficient input (k above the rank)', () => {
+    const u = randomMatrix(20, 1, 1);
+    const v = randomMatrix(1, 50, 2);
+    const X = matmul(u, v); // rank 1
+    const { S, U } = truncatedSVD(X, 3, { seed: 0 });
+    expect(S[1] / S[0]).toBeLessThan(1e-12);
+    expect(U.data.every((x) => Number.isFinite(x))).toBe(true);
+  });
+});
+
+describe('lstsq', () => {
+  it('solves a tall full-rank system like the normal equations', () => {
+    const A = randomMatrix(50, 4, 11);
+    const B = randomMatrix(50, 3, 12);
+    const X = lstsq(A, B);
+    // Normal equations: Aᵀ (A X − B) = 0.
+    const R = matmul(A, X);
+    for (let i = 0; i < R.data.length; i++) R.data[i] -= B.data[i];
+    const grad = matmulTransA(A, R);
+    expect(Math.max(...Array.from(grad.data, Math.abs))).toBeLessThan(1e-12);
+  });
+
+  it('gives numpy’s minimum-norm solution for a rank-deficient matrix', () => {
+    const A = fromRows([
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+      [10, 11, 12],
+    ]);
+    const B = fromRows([
+      [1, 0],
+      [2, 1],
+      [2, 0],
+      [5, 1],
+    ]);
+    // Expected: numpy.linalg.lstsq(A, B, rcond=None)[0].
+    const expected = fromRows([
+      [0.1833333333333322, -0.01111111111111126],
+      [0.1333333333333332, 0.02222222222222228],
+      [0.08333333333333445, 0.05555555555555565],
+    ]);
+    expect(maxAbsDiff(lstsq(A, B), expected)).toBeLessThan(1e-13);
+  });
+
+  it('gives the minimum-norm exact solution of a wide system', () => {
+    const A = randomMatrix(3, 8, 13);
+    const b = randomMatrix(3, 1, 14);
+    const x = lstsq(A, b);
+    expect(maxAbsDiff(matmul(A, x), b)).toBeLessThan(1e-13);
+    // Minimum norm ⇔ x lies in the row space: x = Aᵀ y with y = (A Aᵀ)⁻¹ b.
+    const y = lstsq(matmulTransB(A, A), b);
+    expect(maxAbsDiff(x, matmulTransA(A, y))).toBeLessThan(1e-12);
+  });
+
+  it('rejects mismatched rows', () => {
+    expect(() => lstsq(zeros(4, 2), zeros(3, 1))).toThrow(/4 × 2.*3 × 1/);
+  });
+});
+
+describe('nnls', () => {
+  /** Exact NNLS by enumerating every support set (fine for n ≤ 6). */
+  function bruteNnls(A: Matrix64, b: Float64Array): { x: Float64Array; residual: number } {
+    const n = A.cols;
+    let best = { x: new Float64Array(n), residual: Math.hypot(...b) };
+    for (let mask = 1; mask < 1 << n; mask++) {
+      const idx = Array.from({ length: n }, (_, j) => j).filter((j) => mask & (1 << j));
+      const As = zeros(A.rows, idx.length);
+      for (let i = 0; i < A.rows; i++) idx.forEach((j, c) => (As.data[i * idx.length + c] = A.data[i * n + j]));
+      const z = lstsq(As, { rows: A.rows, cols: 1, data: b });
+      if (z.data.some((v) => v < 0)) continue;
+      const x = new Float64Array(n);
+      idx.forEach((j, c) => (x[j] = z.data[c]));
+      const r = matmul(A, { rows: n, cols: 1, data: x });
+      const residual = Math.hypot(...r.data.map((v, i) => v - b[i]));
+      if (residual < best.residual - 1e-12) best = { x, residual };
+    }
+    return best;
+  }
+
+  it('solves hand-checked cases', () => {
+    expect(Array.from(nnls(identity(2), [1, -1]).x)).toEqual([1, 0]);
+    // A = [[1, 0], [1, 0], [0, 1]], b = [2, 1, 1]: x = [1.5, 1].
+    const r = nnls(
+      fromRows([
+        [1, 0],
+        [1, 0],
+        [0, 1],
+      ]),
+      [2, 1, 1],
+    );
+    expect(r.x[0]).toBeCloseTo(1.5, 14);
+    expect(r.x[1]).toBeCloseTo(1, 14);
+    expect(r.residual).toBeCloseTo(Math.SQRT1_2, 14);
+  });
+
+  it('matches exhaustive search and satisfies the KKT conditions on random problems', () => {
+    for (let trial = 0; trial < 40; trial++) {
+      const m = 4 + (trial % 7);
+      const n = 1 + (trial % 6);
+      const A = randomMatrix(m, n, 1000 + trial);
+      const b = randomMatrix(m, 1, 2000 + trial).data;
+      const { x, residual } = nnls(A, b);
+      const brute = bruteNnls(A, b);
+      expect(Math.abs(residual - brute.residual), `trial ${trial}`).toBeLessThan(1e-10);
+      for (let j = 0; j < n; j++) expect(Math.abs(x[j] - brute.x[j]), `trial ${trial}, x[${j}]`).toBeLessThan(1e-9);
+      // KKT: x ≥ 0; w = Aᵀ(b − Ax) ≤ 0 where x = 0 and w = 0 where x > 0.
+      const r = matmul(A, { rows: n, cols: 1, data: x }).data.map((v, i) => b[i] - v);
+      const w = matmulTransA(A, { rows: m, cols: 1, data: r }).data;
+      for (let j = 0; j < n; j++) {
+        expect(x[j]).toBeGreaterThanOrEqual(0);
+        if (x[j] > 0) expect(Math.abs(w[j])).toBeLessThan(1e-10);
+        else expect(w[j]).toBeLessThan(1e-10);
+      }
+    }
+  });
+
+  it('stops at the iteration guard and checks shapes', () => {
+    const A = randomMatrix(10, 5, 7);
+    const b = Float64Array.from({ length: 10 }, () => 1);
+    expect(() => nnls(A, b, { maxIter: 0 })).toThrow(/no convergence/);
+    expect(() => nnls(A, [1, 2])).toThrow(/b needs 10/);
+  });
+});
+
+describe('nnls scale invariance', () => {
+  it('solves a problem whose b is tiny as well as the same problem scaled up', () => {
+    const A = randomMatrix(8, 3, 31);
+    const b = randomMatrix(8, 1, 32).data;
+    const big = nnls(A, b);
+    const tiny = nnls(A, b.map((v) => v * 1e-20));
+    expect(big.x.some((v) => v > 0)).toBe(true);
+    big.x.forEach((v, j) => expect(Math.abs(tiny.x[j] * 1e20 - v)).toBeLessThan(1e-12 * Math.max(1, v)));
+  });
+});
