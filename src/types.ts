@@ -121,6 +121,12 @@ export interface SolveResult {
 export interface Backend {
   readonly name: 'cpu' | 'webgpu';
   solve(problem: Problem, hooks?: SolveHooks): Promise<SolveResult>;
+  /**
+   * Solves several problems that share X (they may differ in λ, μ, ε_reg, tol, starts and
+   * iteration counts). The WebGPU engine advances them together in the same dispatches; the CPU
+   * reference runs them one after the other. Results come back in the order given.
+   */
+  solveBatch(problems: readonly Problem[], hooks?: SolveHooks): Promise<SolveResult[]>;
   dispose(): void;
 }
 

@@ -89,5 +89,10 @@ export async function solveCpu(problem: Problem, hooks: SolveHooks = {}): Promis
 export const cpuBackend: Backend = {
   name: 'cpu',
   solve: solveCpu,
+  async solveBatch(problems, hooks) {
+    const out: SolveResult[] = [];
+    for (const p of problems) out.push(await solveCpu(p, hooks));
+    return out;
+  },
   dispose() {},
 };
