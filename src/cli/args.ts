@@ -17,7 +17,7 @@ type FlagType =
   | { kind: 'shape'; metavar: string }
   | { kind: 'enum'; values: readonly string[] };
 
-interface FlagSpec {
+export interface FlagSpec {
   readonly name: string; // without the leading '--'
   readonly key: string; // property of the parsed object
   readonly type: FlagType;
@@ -96,6 +96,78 @@ export const EXAMPLE_FLAGS: readonly FlagSpec[] = [
   HELP_FLAG,
 ];
 
+export const AUTO_FLAGS: readonly FlagSpec[] = [
+  {
+    name: 'components',
+    key: 'components',
+    type: { kind: 'intList', metavar: 'K[,K...]', min: 1 },
+    help: 'number of components k, or candidates to choose k from by held-out deviance (required)',
+  },
+  { name: 'g', key: 'g', type: { kind: 'string', metavar: 'G.npy' }, help: 'known matrix G, channels × m (D = G W); absent: D = W' },
+  {
+    name: 'shape',
+    key: 'shape',
+    type: { kind: 'shape', metavar: 'ROWSxCOLS' },
+    help: 'image shape of the pixels; required for 2-D input (a 3-D file carries its own)',
+  },
+  {
+    name: 'bin',
+    key: 'bin',
+    type: { kind: 'int', metavar: 'B', min: 1 },
+    help: 'spatial bin factor (sum of B × B pixel blocks). Default: chosen from the data by an unbiased Poisson risk',
+  },
+  { name: 'channel-bin', key: 'channelBin', type: { kind: 'int', metavar: 'C', min: 1 }, help: 'sum groups of C channels in the binned stages. Default 1' },
+  {
+    name: 'lambdas',
+    key: 'lambdas',
+    type: { kind: 'numberList', metavar: 'L[,L...]', min: 0 },
+    help: 'λ grid at the binned level (λ_full = b² λ_binned). Default 0,0.1,1,10',
+  },
+  { name: 'mus', key: 'mus', type: { kind: 'numberList', metavar: 'M[,M...]', min: 0 }, help: 'μ grid (the same at both levels). Default 0,0.1,1' },
+  { name: 'no-refine', key: 'noRefine', type: { kind: 'bool' }, help: 'skip the second batch refining around the best grid point' },
+  { name: 'splits', key: 'splits', type: { kind: 'int', metavar: 'S', min: 1 }, help: 'independent count splits (2 folds each). Default 1' },
+  { name: 'tune-iter', key: 'tuneMaxIter', type: { kind: 'int', metavar: 'N', min: 1 }, help: 'iterations of each tuning candidate (fixed budget, after 50 shared warm-start iterations per fold). Default 100' },
+  {
+    name: 'epsilon-reg',
+    key: 'epsilonReg',
+    type: { kind: 'number', metavar: 'E', min: 0, exclusiveMin: true },
+    help: 'ε_reg, the slope of the log penalty at 0. Default 1',
+  },
+  { name: 'max-iter', key: 'maxIter', type: { kind: 'int', metavar: 'N', min: 1 }, help: 'iteration cap of the full-resolution fine-tune. Default 2000' },
+  {
+    name: 'tol',
+    key: 'tol',
+    type: { kind: 'number', metavar: 'T', min: 0 },
+    help: 'fine-tune stops when the mean relative loss change per iteration (sampled every 10) is below T. Default 1e-6',
+  },
+  { name: 'seed', key: 'seed', type: { kind: 'int', metavar: 'S', min: 0 }, help: 'seed of the count splits and the init. Default 0' },
+  BACKEND_FLAG,
+  { name: 'out', key: 'out', type: { kind: 'string', metavar: 'DIR' }, help: 'output directory. Default webnmf-auto' },
+  QUIET_FLAG,
+  HELP_FLAG,
+];
+
+export interface AutoArgs {
+  input: string;
+  components: number[];
+  g?: string;
+  shape?: ImageShape;
+  bin?: number;
+  channelBin?: number;
+  lambdas?: number[];
+  mus?: number[];
+  noRefine?: boolean;
+  splits?: number;
+  tuneMaxIter?: number;
+  epsilonReg?: number;
+  maxIter?: number;
+  tol?: number;
+  seed?: number;
+  backend?: BackendName;
+  out?: string;
+  quiet?: boolean;
+}
+
 export interface FitArgs {
   input: string;
   components: number;
@@ -129,10 +201,11 @@ export interface ExampleArgs {
 }
 
 export type Command =
-  | { command: 'help'; topic: 'main' | 'fit' | 'example' }
+  | { command: 'help'; topic: 'main' | 'fit' | 'example' | 'auto' }
   | { command: 'version' }
   | { command: 'fit'; args: FitArgs }
-  | { command: 'example'; args: ExampleArgs };
+  | { command: 'example'; args: ExampleArgs }
+  | { command: 'auto'; args: AutoArgs };
 
 const editDistance = (a: string, b: string): number => {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
@@ -210,7 +283,7 @@ function parseValue(spec: FlagSpec, raw: string): unknown {
 }
 
 /** Parses the flags of one command; returns the values by key and the positional arguments. */
-function parseFlags(argv: readonly string[], flags: readonly FlagSpec[], command: string) {
+export function parseFlags(argv: readonly string[], flags: readonly FlagSpec[], command: string) {
   const values: Record<string, unknown> = {};
   const positional: string[] = [];
   let i = 0;
@@ -263,7 +336,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (argv.length === 0) return { command: 'help', topic: 'main' };
   const [first, ...rest] = argv;
   if (first === '--help' || first === '-h' || first === 'help') {
-    const topic = rest[0] === 'fit' || rest[0] === 'example' ? rest[0] : 'main';
+    const topic = rest[0] === 'fit' || rest[0] === 'example' || rest[0] === 'auto' ? rest[0] : 'main';
     return { command: 'help', topic };
   }
   if (first === '--version' || first === '-V' || first === 'version') return { command: 'version' };
@@ -285,11 +358,22 @@ export function parseCommandLine(argv: readonly string[]): Command {
     delete values['help'];
     return { command: 'example', args: values as ExampleArgs };
   }
-  if (first!.startsWith('-')) throw usageError(`unknown option '${first}'. Start with a command: 'webnmf fit' or 'webnmf example'.`);
-  throw usageError(`unknown command '${first}'. The commands are 'fit' and 'example'.`);
+  if (first === 'auto') {
+    const { values, positional } = parseFlags(rest, AUTO_FLAGS, 'auto');
+    if (values['help']) return { command: 'help', topic: 'auto' };
+    if (positional.length === 0) throw usageError("'webnmf auto' needs the data file: webnmf auto X.npy --components K.");
+    if (positional.length > 1) {
+      throw usageError(`'webnmf auto' takes one data file, got ${positional.length}: ${positional.map((p) => `'${p}'`).join(' ')}.`);
+    }
+    if (values['components'] === undefined) throw usageError('--components K (or K1,K2,... to choose k) is required.');
+    delete values['help'];
+    return { command: 'auto', args: { input: positional[0]!, ...(values as Omit<AutoArgs, 'input'>) } as AutoArgs };
+  }
+  if (first!.startsWith('-')) throw usageError(`unknown option '${first}'. Start with a command: 'webnmf fit', 'webnmf auto' or 'webnmf example'.`);
+  throw usageError(`unknown command '${first}'. The commands are 'fit', 'auto', 'example', 'pca', 'nnls', 'nmf' and 'seeded'.`);
 }
 
-function flagLines(flags: readonly FlagSpec[]): string {
+export function flagLines(flags: readonly FlagSpec[]): string {
   const rows = flags.map((f) => {
     const t = f.type;
     const meta = t.kind === 'bool' ? '' : t.kind === 'enum' ? ` ${t.values.join('|')}` : ` ${t.metavar}`;
@@ -303,8 +387,13 @@ export const MAIN_HELP = `webnmf: unmix spectrum images with regularised Poisson
 
 Usage:
   webnmf fit X.npy --components K [options]   fit a model and write W, H, D and a report
+  webnmf auto X.npy --components K [options]  bin, choose λ and μ (and k) by count splitting, fine-tune
   webnmf example [--out DIR]                  fit a built-in synthetic dataset and draw the result
-  webnmf --help | fit --help | example --help
+  webnmf pca X.npy --components K             PCA (standardised or Poisson-scaled): loadings, scores, scree
+  webnmf nnls X.npy --spectra D.npy           maps with the spectra locked (active set / FISTA; KL)
+  webnmf nmf X.npy --components K             random NNMF (Frobenius or KL)
+  webnmf seeded X.npy --components K ...      seeded NNMF (spectra, Gaussians, maps; 4-D fast multislice)
+  webnmf --help | fit --help | auto --help | example --help
   webnmf --version
 
 X.npy is channels × pixels (ESPM's layout), or rows × cols × channels (HyperSpy's layout).
@@ -335,4 +424,28 @@ result with the truth.
 
 Options:
 ${flagLines(EXAMPLE_FLAGS)}
+`;
+
+export const AUTO_HELP = `Usage: webnmf auto X.npy --components K[,K...] [options]
+
+Fits ESPM's regularised Poisson NMF (simplex on H, normalize) with λ and μ (and k) chosen from the
+data, by the multi-resolution route:
+  1. bin: sum B × B pixel blocks (partial edge blocks are cropped; B from an unbiased Poisson risk
+     estimate unless --bin is given; images under 16 × 16 are not binned),
+  2. tune: split the binned counts X_b into A ~ Binomial(X_b, 1/2) and B = X_b − A; fit every grid
+     candidate on one half (one batched solve per fold) and score the held-out generalised KL
+     deviance of the other half; a second batch refines around the best point,
+  3. fit the whole binned cube, upsample the maps bilinearly (simplex re-projected), rescale W,
+  4. fine-tune at full resolution until the sampled loss stops improving (--tol).
+Rescaling to full resolution: λ_full = B² λ_binned, μ_full = μ_binned.
+X.npy: raw integer counts, 2-D channels × pixels (with --shape) or 3-D rows × cols × channels.
+
+Options:
+${flagLines(AUTO_FLAGS)}
+
+Writes into DIR (files appear only when complete): W.npy, H.npy, D.npy and report.json (chosen bin,
+λ, μ, k, the validation score of every candidate, seconds and iterations per stage).
+
+Example:
+  webnmf auto X.npy --components 3 --g G.npy --shape 100x100
 `;

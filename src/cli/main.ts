@@ -4,9 +4,11 @@
  * in-process with their own streams; bin/webnmf.js sets process.exitCode from it.
  */
 import { WebnmfError } from '../errors.js';
-import { EXAMPLE_HELP, FIT_HELP, MAIN_HELP, parseCommandLine } from './args.js';
+import { AUTO_HELP, EXAMPLE_HELP, FIT_HELP, MAIN_HELP, parseCommandLine } from './args.js';
+import { runAuto } from './auto.js';
 import { runExample } from './example.js';
 import { runFit } from './fit.js';
+import { MODE_COMMANDS, runModeCommand } from './modes.js';
 import { webnmfVersion } from './outputs.js';
 import type { TextSink } from './progress.js';
 
@@ -39,10 +41,14 @@ export async function main(argv: readonly string[], io: CliIO = {}): Promise<num
     signal = controller.signal;
   }
   try {
+    if (argv[0] !== undefined && MODE_COMMANDS.has(argv[0])) {
+      command = argv[0];
+      return await runModeCommand(argv[0], argv.slice(1), { stdout, stderr, signal });
+    }
     const cmd = parseCommandLine(argv);
     switch (cmd.command) {
       case 'help':
-        stdout.write(cmd.topic === 'fit' ? FIT_HELP : cmd.topic === 'example' ? EXAMPLE_HELP : MAIN_HELP);
+        stdout.write(cmd.topic === 'fit' ? FIT_HELP : cmd.topic === 'example' ? EXAMPLE_HELP : cmd.topic === 'auto' ? AUTO_HELP : MAIN_HELP);
         return EXIT.ok;
       case 'version':
         stdout.write(`webnmf ${webnmfVersion()}\n`);
@@ -53,9 +59,12 @@ export async function main(argv: readonly string[], io: CliIO = {}): Promise<num
       case 'example':
         command = 'example';
         return await runExample(cmd.args, { stdout, stderr, signal });
+      case 'auto':
+        command = 'auto';
+        return await runAuto(cmd.args, { stdout, stderr, signal });
     }
   } catch (e) {
-    if (argv[0] === 'fit' || argv[0] === 'example') command = argv[0];
+    if (argv[0] === 'fit' || argv[0] === 'example' || argv[0] === 'auto') command = argv[0];
     if (signal.aborted) {
       stderr.write('webnmf: interrupted: the fit was stopped; nothing was written.\n');
       return EXIT.interrupted;

@@ -1,0 +1,225 @@
+/**
+ * Binning a spectrum image, and choosing the spatial binning factor from the data.
+ *
+ * Spatial binning sums the counts of b × b pixel blocks: a sum of independent Poisson counts is
+ * Poisson, so the binned cube is a proper Poisson cube with b² times the counts per pixel.
+ * Partial edge blocks are CROPPED: the binned image has ⌊rows/b⌋ × ⌊cols/b⌋ complete blocks.
+ * (A partial block holds fewer pixels and so fewer expected counts, which a simplex-on-H model with
+ * one W for every pixel cannot represent without breaking the Poisson law by rescaling.) The
+ * cropped rows/columns (< b of each) are not lost: the upsampled start covers them by edge
+ * clamping and the full-resolution fine-tune fits them.
+ *
+ * Channel binning sums groups of g consecutive channels (the last group may be shorter; it is kept:
+ * its counts are still Poisson and the matching row of G is the sum of the same rows, so the model
+ * G_b W H stays exact).
+ *
+ * Choosing b: the block mean  m̂_p = (1/b²) Σ_{q ∈ block(p)} Y_q  estimates the per-pixel intensity
+ * m_p = E[Y_p]. Its risk  R(b) = E Σ_p (m̂_p − m_p)²  (bias² from the blur + variance Var(Y)/b²)
+ * has an unbiased estimate from the data alone, because Y_p is Poisson (E Y = Var Y = m):
+ *   E (m̂_p − Y_p)² = R_p + m_p − 2 Cov(m̂_p, Y_p) = R_p + m_p − 2 m_p / b²
+ *   ⇒  R̂_p(b) = (m̂_p − Y_p)² − Y_p + 2 Y_p / b²          (unbiased for R_p).
+ * (This is the Poisson unbiased risk estimate in the spirit of ESPM's `estimate_best_binning` and
+ * of PURE, Luisier et al. 2011.) Y is the cube aggregated into `bands` contiguous channel bands
+ * (sums of counts, still Poisson): NMF pools the spectral information, so the per-channel noise
+ * would overstate the variance and over-bin. R̂ is averaged per element over the pixels the b-crop
+ * keeps and b minimises it among the factors that leave at least `minBinnedSide` binned pixels on
+ * each side.
+ */
+import { inputError, usageError } from '../errors.js';
+import type { ImageShape, Matrix, Matrix64 } from '../types.js';
+
+export interface BinnedCube {
+  /** n_b × p_b counts. */
+  X: Matrix64;
+  shape: ImageShape;
+  /** Spatial factor b. */
+  b: number;
+  /** Channel group size g (1 = none). */
+  channelBin: number;
+  /** Full-resolution rows/cols dropped by the crop (each < b). */
+  croppedRows: number;
+  croppedCols: number;
+  /** Binned G (n_b × m), or undefined. */
+  G?: Matrix64;
+}
+
+/** Sums b × b pixel blocks (cropping partial edge blocks) and groups of g channels. */
+export function binCube(X: Matrix, shape: ImageShape, b: number, g = 1, G?: Matrix): BinnedCube {
+  if (!Number.isInteger(b) || b < 1) throw usageError(`bin factor must be a positive integer, got ${b}`);
+  if (!Number.isInteger(g) || g < 1) throw usageError(`channel bin must be a positive integer, got ${g}`);
+  const { rows, cols } = shape;
+  if (rows * cols !== X.cols) {
+    throw inputError(`shape ${rows} × ${cols} = ${rows * cols} pixels does not match X's ${X.cols} pixels (columns)`);
+  }
+  const R = Math.floor(rows / b);
+  const C = Math.floor(cols / b);
+  if (R < 1 || C < 1) throw inputError(`bin factor ${b} is larger than the image (${rows} × ${cols}); use a smaller --bin`);
+  const n = X.rows;
+  const nb = Math.ceil(n / g);
+  const pb = R * C;
+  const out = new Float64Array(nb * pb);
+  const x = X.data;
+  const p = X.cols;
+  for (let i = 0; i < n; i++) {
+    const orow = Math.floor(i / g) * pb;
+    const xrow = i * p;
+    for (let r = 0; r < R * b; r++) {
+      const br = Math.floor(r / b) * C;
+      const xr = xrow + r * cols;
+      for (let c = 0; c < C * b; c++) out[orow + br + Math.floor(c / b)] += x[xr + c];
+    }
+  }
+  let Gb: Matrix64 | undefined;
+  if (G) {
+    const m = G.cols;
+    const gd = new Float64Array(nb * m);
+    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) gd[Math.floor(i / g) * m + j] += G.data[i * m + j];
+    Gb = { rows: nb, cols: m, data: gd };
+  }
+  return {
+    X: { rows: nb, cols: pb, data: out },
+    shape: { rows: R, cols: C },
+    b,
+    channelBin: g,
+    croppedRows: rows - R * b,
+    croppedCols: cols - C * b,
+    G: Gb,
+  };
+}
+
+export interface BinChoice {
+  /** The chosen factor. */
+  b: number;
+  /** Why: 'auto' (risk minimum), 'given' (--bin) or 'too-small' (image too small to bin). */
+  reason: 'auto' | 'given' | 'too-small';
+  /** Unbiased risk estimate per element, for each factor tried (b = 1 first). */
+  curve: { b: number; risk: number }[];
+  /** A sentence for the report and the CLI. */
+  message: string;
+}
+
+export interface ChooseBinOptions {
+  /** Largest factor tried. Default 8. */
+  maxBin?: number;
+  /** Smallest binned side (rows and cols) allowed. Default 8. */
+  minBinnedSide?: number;
+  /** Channel bands the risk is computed on. Default 16. */
+  bands?: number;
+}
+
+/** Aggregates X (n × p) into q contiguous channel bands (q × p sums). */
+function bandSums(X: Matrix, q: number): Float64Array {
+  const n = X.rows;
+  const p = X.cols;
+  const out = new Float64Array(q * p);
+  for (let i = 0; i < n; i++) {
+    const band = Math.min(q - 1, Math.floor((i * q) / n));
+    for (let j = 0; j < p; j++) out[band * p + j] += X.data[i * p + j];
+  }
+  return out;
+}
+
+/** R̂(b) per element (see the file comment), over the pixels the b-crop keeps. */
+export function binningRisk(Y: Float64Array, q: number, shape: ImageShape, b: number): number {
+  const { rows, cols } = shape;
+  const p = rows * cols;
+  const R = Math.floor(rows / b);
+  const C = Math.floor(cols / b);
+  const inv = 1 / (b * b);
+  let risk = 0;
+  const block = new Float64Array(R * C);
+  for (let t = 0; t < q; t++) {
+    block.fill(0);
+    const o = t * p;
+    for (let r = 0; r < R * b; r++) for (let c = 0; c < C * b; c++) block[Math.floor(r / b) * C + Math.floor(c / b)] += Y[o + r * cols + c];
+    for (let r = 0; r < R * b; r++) {
+      for (let c = 0; c < C * b; c++) {
+        const y = Y[o + r * cols + c];
+        const d = block[Math.floor(r / b) * C + Math.floor(c / b)] * inv - y;
+        risk += d * d - y + 2 * y * inv;
+      }
+    }
+  }
+  return risk / (q * R * b * C * b);
+}
+
+/**
+ * Chooses the spatial bin factor: `given` when set (checked against the image), otherwise the
+ * minimiser of the unbiased Poisson risk. Images too small to bin (fewer than 2 · minBinnedSide
+ * pixels on a side) get b = 1 with a message saying so.
+ */
+export function chooseBin(X: Matrix, shape: ImageShape, given: number | undefined, opts: ChooseBinOptions = {}): BinChoice {
+  const minSide = opts.minBinnedSide ?? 8;
+  const maxBin = opts.maxBin ?? 8;
+  const { rows, cols } = shape;
+  const largest = Math.min(maxBin, Math.floor(Math.min(rows, cols) / minSide));
+  if (given !== undefined) {
+    if (!Number.isInteger(given) || given < 1) throw usageError(`--bin must be a positive integer, got ${given}`);
+    if (given > 1 && (Math.floor(rows / given) < 2 || Math.floor(cols / given) < 2)) {
+      throw inputError(
+        `--bin ${given} leaves fewer than 2 binned pixels on a side of the ${rows} × ${cols} image; give a smaller --bin (at most ${Math.max(1, Math.floor(Math.min(rows, cols) / 2))})`,
+      );
+    }
+    return { b: given, reason: 'given', curve: [], message: `bin factor ${given} (given)` };
+  }
+  if (largest < 2) {
+    return {
+      b: 1,
+      reason: 'too-small',
+      curve: [],
+      message: `the ${rows} × ${cols} image is too small to bin (a binned image needs at least ${minSide} pixels on each side, so at least ${2 * minSide} × ${2 * minSide} pixels for b = 2); tuning runs at full resolution (b = 1)`,
+    };
+  }
+  const q = Math.min(opts.bands ?? 16, X.rows);
+  const Y = bandSums(X, q);
+  const curve: { b: number; risk: number }[] = [];
+  for (let b = 1; b <= largest; b++) curve.push({ b, risk: binningRisk(Y, q, shape, b) });
+  let best = curve[0];
+  for (const c of curve) if (c.risk < best.risk) best = c;
+  return {
+    b: best.b,
+    reason: 'auto',
+    curve,
+    message: `bin factor ${best.b} chosen by the unbiased Poisson risk of the block mean (factors 1–${largest} tried)`,
+  };
+}
+
+/**
+ * Bilinear upsampling of binned maps (k × R·C, block centres at full-resolution coordinates
+ * b·i + (b − 1)/2) to the full image (k × rows·cols), clamped at the edges (which also covers the
+ * cropped remainder). Bilinear weights are convex, so columns that sum to 1 still do; the result
+ * is re-projected onto the simplex by clamping at `floor` and dividing each column by its sum.
+ */
+export function upsampleMaps(Hb: Matrix, binned: ImageShape, b: number, full: ImageShape, floor: number): Matrix64 {
+  const k = Hb.rows;
+  const { rows: R, cols: C } = binned;
+  const { rows, cols } = full;
+  const p = rows * cols;
+  const pb = R * C;
+  const out = new Float64Array(k * p);
+  const coord = (x: number, N: number) => {
+    const t = Math.min(Math.max((x - (b - 1) / 2) / b, 0), N - 1);
+    const i0 = Math.min(Math.floor(t), N - 1);
+    const i1 = Math.min(i0 + 1, N - 1);
+    return { i0, i1, w: t - i0 };
+  };
+  const cs = Array.from({ length: cols }, (_, c) => coord(c, C));
+  for (let r = 0; r < rows; r++) {
+    const { i0: r0, i1: r1, w: wr } = coord(r, R);
+    for (let c = 0; c < cols; c++) {
+      const { i0: c0, i1: c1, w: wc } = cs[c];
+      let sum = 0;
+      for (let q = 0; q < k; q++) {
+        const h = Hb.data;
+        const o = q * pb;
+        const v =
+          (1 - wr) * ((1 - wc) * h[o + r0 * C + c0] + wc * h[o + r0 * C + c1]) + wr * ((1 - wc) * h[o + r1 * C + c0] + wc * h[o + r1 * C + c1]);
+        const vv = Math.max(v, floor);
+        out[q * p + r * cols + c] = vv;
+        sum += vv;
+      }
+      for (let q = 0; q < k; q++) out[q * p + r * cols + c] /= sum;
+    }
+  }
+  return { rows: k, cols: p, data: out };
+}

@@ -1,0 +1,518 @@
+/**
+ * `autoFit`: regularised Poisson NMF with the weights chosen from the data, at a fraction of the
+ * cost of a full-resolution fit (the multi-resolution route of the acceleration project):
+ *
+ *  1. Bin: sum b × b pixel blocks (and optionally g channels); b from the data (src/auto/bin.ts).
+ *  2. Tune λ, μ (and k) on the binned cube by Poisson count splitting: A ~ Binomial(X_b, ½),
+ *     B = X_b − A; each candidate is fitted on one half and scored by the generalised KL deviance
+ *     of the other half against the fit rescaled to that half's expected counts; both directions
+ *     (A→B, B→A) of each split are folds. All candidates of one fold are ONE `solveBatch` call
+ *     (they share X): a log-spaced grid, then a second batch refining around the best point.
+ *  3. Fit the whole binned cube with the chosen weights, upsample the maps bilinearly to full
+ *     resolution (re-projected onto the simplex) and rescale W to the full-resolution counts.
+ *  4. Fine-tune at full resolution until the sampled loss stops improving.
+ *
+ * Scaling rules (every fit uses ESPM's `normalize`: Xn = s X with s = k / mean pixel sum, so the
+ * data term per pixel is scale-free, ≈ k whatever the counts):
+ * - Train half → whole binned cube: the halves are scaled by the factor s_b of the WHOLE binned
+ *   cube (not their own). The unnormalised objective is KL + (λ/s) R: λ/s plays the role of a
+ *   prior precision, which does not depend on the count level (Tikhonov/Wiener: the optimal
+ *   weight against a log-likelihood is 1/τ² whatever the noise). Scaling the halves by s_b keeps
+ *   λ/s_b, so the chosen λ and μ apply unchanged to the whole binned cube.
+ * - Binned → full resolution: for maps smooth on the scale of a block, the Laplacian energy
+ *   Σ_edges (h_p − h_q)² is a Riemann sum of ∫|∇h|² that does not depend on the pixel size in 2-D,
+ *   while the normalised data term and the log penalty are sums over pixels (≈ per-pixel terms
+ *   times the pixel count, which grows by b²). Keeping the balance of the same continuous problem:
+ *       λ_full = b² · λ_binned,      μ_full = μ_binned.
+ *   Channel binning changes neither (the counts per pixel and the per-pixel normalisation stay).
+ */
+import { cpuBackend, toFloat64 } from '../cpu/solve.js';
+import { computeD } from '../cpu/steps.js';
+import { WebnmfError, inputError, usageError } from '../errors.js';
+import { normalizationFactor, prepareProblem } from '../estimator.js';
+import {
+  EPSILON,
+  type Backend,
+  type BackendName,
+  type ImageShape,
+  type LossSample,
+  type Matrix,
+  type Matrix64,
+  type Problem,
+  type StopReason,
+} from '../types.js';
+import { binCube, chooseBin, upsampleMaps, type BinChoice, type BinnedCube } from './bin.js';
+import { deviancePerPixel, thinCounts } from './split.js';
+
+export { binCube, chooseBin, upsampleMaps, binningRisk } from './bin.js';
+export type { BinChoice, BinnedCube } from './bin.js';
+export { thinCounts, deviancePerPixel } from './split.js';
+
+/** The rule from binned to full resolution (see the file comment). */
+export function rescaleWeights(lambdaBinned: number, muBinned: number, b: number): { lambda: number; mu: number } {
+  return { lambda: b * b * lambdaBinned, mu: muBinned };
+}
+
+export const DEFAULT_LAMBDAS: readonly number[] = [0, 0.1, 1, 10];
+export const DEFAULT_MUS: readonly number[] = [0, 0.1, 1];
+
+export type AutoStage = 'bin' | 'tune' | 'binned-fit' | 'upsample' | 'fine-tune';
+
+export interface AutoProgress {
+  stage: AutoStage;
+  message: string;
+}
+
+export interface AutoFitOptions {
+  /** k, or the candidate values of k to choose from (by held-out deviance, smallest within 1 SE of the best). */
+  components: number | readonly number[];
+  /** Image shape (rows × cols = pixels). Required: binning and λ need it. */
+  shape: ImageShape;
+  /** Known matrix G (channels × m). */
+  G?: Matrix;
+  /** Spatial bin factor; default: chosen from the data (`chooseBin`). */
+  bin?: number;
+  /** Channels summed per group in the binned stages. Default 1. */
+  channelBin?: number;
+  /** λ grid at the binned level. Default DEFAULT_LAMBDAS. */
+  lambdas?: readonly number[];
+  /** μ grid (the same at both levels). Default DEFAULT_MUS. */
+  mus?: readonly number[];
+  /** Refine around the best grid point (a second batch: ×/÷ √10 in λ and μ). Default true. */
+  refine?: boolean;
+  /** Independent count splits; each gives two folds (A→B and B→A). Default 1. */
+  splits?: number;
+  /**
+   * Iterations of every tuning candidate: a fixed budget (no early stop, so that candidates are
+   * compared at equal effort), from a shared warm start per fold (`warmIter` unregularised
+   * iterations on that fold's training half). Default 100 and 50.
+   */
+  tuneMaxIter?: number;
+  warmIter?: number;
+  /** Whole-binned-cube fit. Default 1000 and 1e-6. */
+  binnedMaxIter?: number;
+  binnedTol?: number;
+  /** Full-resolution fine-tune. Default 2000 and 1e-6 (StopRule: mean relative loss change per iteration, relative to the start loss). */
+  maxIter?: number;
+  tol?: number;
+  /** Loss sampled every N iterations in every stage. Default 10. */
+  lossEvery?: number;
+  /** ε_reg. Default 1. */
+  epsilonReg?: number;
+  /** Seed of the count splits and the init. Default 0. */
+  seed?: number;
+  /** A backend name (default 'auto') or a backend to use (not disposed). */
+  backend?: BackendName | Backend;
+  /** Skip the fine-tune (return the upsampled binned solution). Default false. */
+  skipFineTune?: boolean;
+  signal?: AbortSignal;
+  onStage?: (p: AutoProgress) => void;
+  onWarning?: (message: string) => void;
+}
+
+export interface Candidate {
+  k: number;
+  /** Weights at the binned level (where they were fitted) and at full resolution. */
+  lambdaBinned: number;
+  mu: number;
+  lambdaFull: number;
+  /** 'grid' or 'refine'. */
+  round: 'grid' | 'refine';
+  /** Held-out deviance summed over folds, per held-out count (NaN/Infinity if a fit failed). */
+  score: number;
+  foldScores: number[];
+  iterations: number[];
+}
+
+export interface StageInfo {
+  seconds: number;
+  iterations?: number;
+}
+
+export interface AutoFitResult {
+  W: Matrix64;
+  H: Matrix64;
+  D: Matrix64;
+  k: number;
+  lambda: number;
+  mu: number;
+  lambdaBinned: number;
+  bin: BinChoice & { channelBin: number; binnedShape: ImageShape; croppedRows: number; croppedCols: number };
+  /** Every candidate, in evaluation order. */
+  validation: Candidate[];
+  /** Per k: the best score and the 1-SE margin used for the choice. */
+  kSelection: { k: number; score: number; lambdaBinned: number; mu: number; diffToBest: number; se: number }[];
+  stages: {
+    bin: StageInfo;
+    tune: StageInfo & { candidates: number; batches: number; maxIterations: number };
+    binnedFit: StageInfo & { stopReason: StopReason | null };
+    upsample: StageInfo;
+    fineTune: StageInfo & { stopReason: StopReason | null };
+    total: StageInfo;
+  };
+  losses: LossSample[];
+  binnedLosses: LossSample[];
+  normFactor: number;
+  backend: 'cpu' | 'webgpu';
+  backendInfo: string;
+  warnings: string[];
+}
+
+async function acquire(b: BackendName | Backend | undefined, warn: (m: string) => void): Promise<{ backend: Backend; owned: boolean }> {
+  if (b && typeof b === 'object') return { backend: b, owned: false };
+  const name = b ?? 'auto';
+  if (name === 'cpu') return { backend: cpuBackend, owned: false };
+  const gpu = await import('../gpu/index.js');
+  if (name === 'webgpu') return { backend: await gpu.createWebGPUBackend(), owned: true };
+  const probe = await gpu.webgpuAvailable();
+  if (!probe.ok) {
+    warn(`backend 'auto': no WebGPU adapter (${probe.reason ?? 'unknown reason'}); using the CPU reference`);
+    return { backend: cpuBackend, owned: false };
+  }
+  return { backend: await gpu.createWebGPUBackend(), owned: true };
+}
+
+const now = () => performance.now();
+const sqrt10 = Math.sqrt(10);
+
+function checkGrid(name: string, values: readonly number[]): number[] {
+  if (values.length === 0) throw usageError(`the ${name} grid is empty; give at least one value ≥ 0`);
+  for (const v of values) if (!(v >= 0) || !Number.isFinite(v)) throw usageError(`the ${name} grid holds ${v}; every value must be finite and ≥ 0`);
+  return [...new Set(values)].sort((a, b) => a - b);
+}
+
+/** Neighbours of v on a log scale (×/÷ √10); 0 refines towards the smallest positive grid value. */
+function neighbours(v: number, grid: readonly number[]): number[] {
+  if (v > 0) return [v / sqrt10, v, v * sqrt10];
+  const pos = grid.filter((x) => x > 0);
+  return pos.length ? [0, pos[0] / sqrt10] : [0];
+}
+
+const key = (l: number, m: number) => `${l.toPrecision(6)}|${m.toPrecision(6)}`;
+
+/** Spreads binned-channel spectra (n_b × k, no G) back to n channels, evenly within each group. */
+function unbinChannels(Wb: Matrix64, n: number, g: number): Matrix64 {
+  const k = Wb.cols;
+  const out = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) {
+    const grp = Math.floor(i / g);
+    const size = Math.min(g, n - grp * g);
+    for (let c = 0; c < k; c++) out[i * k + c] = Wb.data[grp * k + c] / size;
+  }
+  return { rows: n, cols: k, data: out };
+}
+
+export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoFitResult> {
+  const t0 = now();
+  const warnings: string[] = [];
+  const warn = (m: string) => {
+    warnings.push(m);
+    options.onWarning?.(m);
+  };
+  const stage = (s: AutoStage, message: string) => options.onStage?.({ stage: s, message });
+  const shape = options.shape;
+  if (!shape) throw usageError('autoFit needs the image shape (rows × cols = pixels): binning and the Laplacian act on the image');
+  if (shape.rows * shape.cols !== X.cols) {
+    throw inputError(`shape ${shape.rows} × ${shape.cols} = ${shape.rows * shape.cols} pixels does not match X's ${X.cols} pixels (columns); fix the shape`);
+  }
+  const ks = [...new Set(typeof options.components === 'number' ? [options.components] : options.components)].sort((a, b) => a - b);
+  if (ks.length === 0) throw usageError('components: give k or a list of candidate k');
+  for (const k of ks) if (!Number.isInteger(k) || k < 1) throw usageError(`components must be positive integers, got ${k}`);
+  const lambdas = checkGrid('λ', options.lambdas ?? DEFAULT_LAMBDAS);
+  const mus = checkGrid('μ', options.mus ?? DEFAULT_MUS);
+  const g = options.channelBin ?? 1;
+  if (!Number.isInteger(g) || g < 1) throw usageError(`channelBin must be a positive integer, got ${g}`);
+  if (g > 1 && Math.ceil(X.rows / g) < 2) throw inputError(`channel bin ${g} leaves fewer than 2 channels of ${X.rows}; use a smaller channel bin`);
+  const splits = options.splits ?? 1;
+  if (!Number.isInteger(splits) || splits < 1) throw usageError(`splits must be a positive integer, got ${splits}`);
+  const lossEvery = options.lossEvery ?? 10;
+  const epsilonReg = options.epsilonReg ?? 1;
+  const seed = options.seed ?? 0;
+  const X64 = toFloat64(X);
+  const G = options.G ? toFloat64(options.G) : undefined;
+  if (G && G.rows !== X.rows) throw inputError(`G has ${G.rows} rows but X has ${X.rows} channels; G must be channels × m`);
+  const checkAbort = () => {
+    if (options.signal?.aborted) {
+      const e = new WebnmfError('runtime', 'autoFit aborted');
+      e.name = 'AbortError';
+      throw e;
+    }
+  };
+
+  // ---- 1. bin -------------------------------------------------------------------------------
+  const tb = now();
+  stage('bin', 'choosing the bin factor');
+  const choice = chooseBin(X64, shape, options.bin);
+  if (choice.reason === 'too-small') warn(choice.message);
+  const cube: BinnedCube = binCube(X64, shape, choice.b, g, G);
+  const nb = cube.X.rows;
+  const pb = cube.X.cols;
+  const allowed = Math.min(nb, G ? G.cols : nb, pb, X.rows);
+  const tooBig = ks.filter((k) => k > allowed);
+  if (tooBig.length) {
+    throw usageError(
+      `components ${tooBig.join(', ')} exceed what the data allows: at most min(binned channels ${nb}${G ? `, G columns ${G.cols}` : ''}, binned pixels ${pb}) = ${allowed} components can be told apart here; give fewer components${choice.b > 1 || g > 1 ? ' or a smaller --bin / --channel-bin' : ''}`,
+    );
+  }
+  stage('bin', `${choice.message}; binned cube ${cube.shape.rows} × ${cube.shape.cols} pixels × ${nb} channels`);
+  const binSeconds = (now() - tb) / 1000;
+
+  const { backend, owned } = await acquire(options.backend, warn);
+  try {
+    // ---- 2. tune ------------------------------------------------------------------------------
+    const tt = now();
+    const sB = normalizationFactor(cube.X, 1); // per-unit factor; × k below
+    const folds: { train: Matrix64; test: Matrix64 }[] = [];
+    for (let s = 0; s < splits; s++) {
+      const { A, B } = thinCounts(cube.X, 0.5, seed + 1000 * s + 1);
+      folds.push({ train: A, test: B }, { train: B, test: A });
+    }
+    let heldOutCounts = 0;
+    for (const f of folds) for (let j = 0; j < f.test.data.length; j++) heldOutCounts += f.test.data[j];
+    const validation: Candidate[] = [];
+    const perPixelBest = new Map<number, { cand: Candidate; dev: Float64Array }>();
+    let batches = 0;
+    let maxIterSeen = 0;
+    let totalTuneIters = 0;
+    const tuneMaxIter = options.tuneMaxIter ?? 100;
+    const warmIter = options.warmIter ?? 50;
+
+    for (const k of ks) {
+      const s = sB * k;
+      // One prepared base problem per fold: the candidates share its X (one batch per fold).
+      const bases: Problem[] = folds.map((f, fi) => {
+        const Xn: Matrix64 = { rows: nb, cols: pb, data: f.train.data.map((v) => v * s) };
+        return prepareProblem(Xn, {
+          components: k,
+          G: cube.G,
+          shape: cube.shape,
+          simplex: 'h',
+          epsilonReg,
+          normalize: false,
+          maxIter: tuneMaxIter,
+          noStop: true,
+          lossEvery: Math.max(lossEvery, tuneMaxIter),
+          seed: seed + fi,
+        }).problem;
+      });
+      if (warmIter > 0) {
+        // Shared warm start per fold: unregularised iterations on the training half, all folds in turn.
+        stage('tune', `k = ${k}: warm start (${warmIter} iterations per fold)`);
+        for (const [fi, base] of bases.entries()) {
+          checkAbort();
+          const r = await backend.solve({ ...base, maxIter: warmIter, lossEvery: warmIter }, { signal: options.signal });
+          totalTuneIters += r.nIter;
+          bases[fi] = { ...base, W0: r.W, H0: r.H };
+        }
+      }
+      const seen = new Map<string, { cand: Candidate; dev: Float64Array }>();
+      const evaluate = async (pairs: [number, number][], round: 'grid' | 'refine') => {
+        const todo = pairs.filter(([l, m]) => !seen.has(key(l, m)));
+        if (todo.length === 0) return;
+        const cands: Candidate[] = todo.map(([l, m]) => ({
+          k,
+          lambdaBinned: l,
+          mu: m,
+          lambdaFull: rescaleWeights(l, m, cube.b).lambda,
+          round,
+          score: 0,
+          foldScores: [],
+          iterations: [],
+        }));
+        const devs = todo.map(() => new Float64Array(pb));
+        for (const [fi, base] of bases.entries()) {
+          checkAbort();
+          stage('tune', `k = ${k}: ${round} of ${todo.length} candidates, fold ${fi + 1}/${bases.length}`);
+          const problems = todo.map(([l, m]) => ({ ...base, lambda: l, mu: new Float64Array(k).fill(m) }));
+          const results = await backend.solveBatch(problems, { signal: options.signal });
+          batches++;
+          results.forEach((r, ci) => {
+            const D = computeD(r.W, cube.G);
+            const dev = deviancePerPixel(folds[fi].test, D, r.H, 1 / s);
+            let sum = 0;
+            for (let j = 0; j < pb; j++) {
+              sum += dev[j];
+              devs[ci][j] += dev[j];
+            }
+            cands[ci].foldScores.push(sum / heldOutCounts);
+            cands[ci].iterations.push(r.nIter);
+            maxIterSeen = Math.max(maxIterSeen, r.nIter);
+            totalTuneIters += r.nIter;
+          });
+        }
+        cands.forEach((c, ci) => {
+          c.score = c.foldScores.reduce((a, b) => a + b, 0);
+          if (!Number.isFinite(c.score)) c.score = Number.POSITIVE_INFINITY;
+          validation.push(c);
+          seen.set(key(c.lambdaBinned, c.mu), { cand: c, dev: devs[ci] });
+        });
+      };
+      const bestOf = () => {
+        let best: { cand: Candidate; dev: Float64Array } | undefined;
+        for (const e of seen.values()) if (Number.isFinite(e.cand.score) && (!best || e.cand.score < best.cand.score)) best = e;
+        return best;
+      };
+      await evaluate(
+        lambdas.flatMap((l) => mus.map((m) => [l, m] as [number, number])),
+        'grid',
+      );
+      let best = bestOf();
+      if (!best) {
+        throw new WebnmfError(
+          'runtime',
+          `no candidate of the λ × μ grid (${lambdas.length} × ${mus.length}, k = ${k}) gave a finite held-out score: every fit failed (NaN) or predicted zero counts where counts were observed. Try smaller λ and μ values, a smaller --bin, or check the data for empty channels`,
+        );
+      }
+      if (options.refine ?? true) {
+        const ls = neighbours(best.cand.lambdaBinned, lambdas);
+        const ms = neighbours(best.cand.mu, mus);
+        await evaluate(
+          ls.flatMap((l) => ms.map((m) => [l, m] as [number, number])),
+          'refine',
+        );
+        best = bestOf()!;
+      }
+      perPixelBest.set(k, best);
+    }
+
+    // k: the smallest whose score is within one standard error of the best (paired per-pixel differences).
+    const kBestScore = Math.min(...ks.map((k) => perPixelBest.get(k)!.cand.score));
+    const kTop = ks.find((k) => perPixelBest.get(k)!.cand.score === kBestScore)!;
+    const topDev = perPixelBest.get(kTop)!.dev;
+    const kSelection = ks.map((k) => {
+      const e = perPixelBest.get(k)!;
+      let mean = 0;
+      for (let j = 0; j < pb; j++) mean += e.dev[j] - topDev[j];
+      mean /= pb;
+      let v = 0;
+      for (let j = 0; j < pb; j++) v += (e.dev[j] - topDev[j] - mean) ** 2;
+      const sdSum = Math.sqrt((v / Math.max(1, pb - 1)) * pb);
+      return {
+        k,
+        score: e.cand.score,
+        lambdaBinned: e.cand.lambdaBinned,
+        mu: e.cand.mu,
+        diffToBest: (mean * pb) / heldOutCounts,
+        se: sdSum / heldOutCounts,
+      };
+    });
+    const chosenK = kSelection.find((e) => e.diffToBest <= e.se)!.k;
+    const chosen = perPixelBest.get(chosenK)!.cand;
+    const k = chosenK;
+    const { lambda, mu } = rescaleWeights(chosen.lambdaBinned, chosen.mu, cube.b);
+    stage('tune', `chosen k = ${k}, λ = ${chosen.lambdaBinned} binned (${lambda} full resolution), μ = ${mu}`);
+    const tuneSeconds = (now() - tt) / 1000;
+    checkAbort();
+
+    // ---- 3. binned fit + upsample -------------------------------------------------------------
+    const sFull = normalizationFactor(X64, k);
+    let W0: Matrix64 | undefined;
+    let H0: Matrix64 | undefined;
+    let binnedFit: { seconds: number; iterations: number; stopReason: StopReason | null; losses: LossSample[] } = {
+      seconds: 0,
+      iterations: 0,
+      stopReason: null,
+      losses: [],
+    };
+    let upsampleSeconds = 0;
+    const multires = cube.b > 1 || g > 1;
+    if (multires) {
+      const tf = now();
+      stage('binned-fit', `fitting the whole binned cube (${cube.shape.rows} × ${cube.shape.cols})`);
+      const sb = sB * k;
+      const { problem } = prepareProblem(cube.X, {
+        components: k,
+        G: cube.G,
+        shape: cube.shape,
+        simplex: 'h',
+        lambda: chosen.lambdaBinned,
+        mu: chosen.mu,
+        epsilonReg,
+        normalize: true,
+        maxIter: options.binnedMaxIter ?? 1000,
+        tol: options.binnedTol ?? 1e-6,
+        lossEvery,
+        seed,
+      });
+      const r = await backend.solve(problem, { signal: options.signal });
+      binnedFit = { seconds: (now() - tf) / 1000, iterations: r.nIter, stopReason: r.stopReason, losses: r.losses };
+      const tu = now();
+      stage('upsample', 'upsampling the binned solution');
+      H0 = cube.b > 1 ? upsampleMaps(r.H, cube.shape, cube.b, shape, EPSILON) : r.H;
+      // Normalised W: W_full = s_full · W_raw_full, W_raw_full = W_raw_b / b², W_raw_b = W_b / s_b.
+      const f = sFull / (sb * cube.b * cube.b);
+      const Wb = G ? r.W : unbinChannels(r.W, X.rows, g);
+      W0 = { rows: Wb.rows, cols: Wb.cols, data: Wb.data.map((v) => Math.max(v * f, EPSILON)) };
+      upsampleSeconds = (now() - tu) / 1000;
+    }
+    checkAbort();
+
+    // ---- 4. fine-tune -------------------------------------------------------------------------
+    const tft = now();
+    stage('fine-tune', multires ? 'fine-tuning at full resolution from the upsampled start' : 'fitting at full resolution (no binning)');
+    const { problem, normFactor } = prepareProblem(X64, {
+      components: k,
+      G,
+      shape,
+      simplex: 'h',
+      lambda,
+      mu,
+      epsilonReg,
+      normalize: true,
+      ...(W0 && H0 ? { W0, H0, init: 'custom' as const } : { seed }),
+      maxIter: options.skipFineTune ? 1 : (options.maxIter ?? 2000),
+      tol: options.tol ?? 1e-6,
+      lossEvery,
+    }, warn);
+    let Wn: Matrix64;
+    let H: Matrix64;
+    let fine: { iterations: number; stopReason: StopReason | null; losses: LossSample[]; info: string };
+    if (options.skipFineTune && W0 && H0) {
+      Wn = problem.W0;
+      H = problem.H0;
+      fine = { iterations: 0, stopReason: null, losses: [], info: '' };
+    } else {
+      const r = await backend.solve(problem, { signal: options.signal });
+      Wn = r.W;
+      H = r.H;
+      fine = { iterations: r.nIter, stopReason: r.stopReason, losses: r.losses, info: r.backendInfo };
+    }
+    const fineSeconds = (now() - tft) / 1000;
+    const W: Matrix64 = { rows: Wn.rows, cols: Wn.cols, data: Wn.data.map((v) => v / normFactor) };
+    const D = computeD(W, G);
+    return {
+      W,
+      H,
+      D: D === W ? { rows: W.rows, cols: W.cols, data: W.data.slice() } : D,
+      k,
+      lambda,
+      mu,
+      lambdaBinned: chosen.lambdaBinned,
+      bin: {
+        ...choice,
+        channelBin: g,
+        binnedShape: cube.shape,
+        croppedRows: cube.croppedRows,
+        croppedCols: cube.croppedCols,
+      },
+      validation,
+      kSelection,
+      stages: {
+        bin: { seconds: binSeconds },
+        tune: { seconds: tuneSeconds, iterations: totalTuneIters, candidates: validation.length, batches, maxIterations: maxIterSeen },
+        binnedFit: { seconds: binnedFit.seconds, iterations: binnedFit.iterations, stopReason: binnedFit.stopReason },
+        upsample: { seconds: upsampleSeconds },
+        fineTune: { seconds: fineSeconds, iterations: fine.iterations, stopReason: fine.stopReason },
+        total: { seconds: (now() - t0) / 1000 },
+      },
+      losses: fine.losses,
+      binnedLosses: binnedFit.losses,
+      normFactor,
+      backend: backend.name,
+      backendInfo: fine.info || (backend.name === 'cpu' ? 'cpu (float64 reference)' : 'webgpu'),
+      warnings,
+    };
+  } finally {
+    if (owned) backend.dispose();
+  }
+}

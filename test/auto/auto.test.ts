@@ -1,0 +1,151 @@
+/**
+ * autoFit end to end on small synthetic data with ground truth (CPU backend), its error paths,
+ * and the `webnmf auto` command. Quality and speed figures on larger data: bench/auto-evidence.ts.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { autoFit } from '../../src/auto/index.js';
+import { main } from '../../src/cli/main.js';
+import { fitSmoothNMF } from '../../src/estimator.js';
+import { encodeNpy } from '../../src/io/npy.js';
+import { compareToTruth } from '../../src/metrics.js';
+import { makeSyntheticDataset } from '../../src/synth.js';
+import type { Backend, SolveResult } from '../../src/types.js';
+
+const ds = makeSyntheticDataset({ rows: 32, cols: 32, channels: 48, countsPerPixel: 150, seed: 5, gPeaks: 8 });
+const mse = (r: { D: any; H: any }) => compareToTruth({ trueD: ds.trueD, D: r.D, trueH: ds.trueH, H: r.H }).meanMse;
+
+describe('autoFit', () => {
+  test('bins, tunes in batches, upsamples and fine-tunes; better maps than plain KL NMF; full report', async () => {
+    const batches: number[] = [];
+    const spy: Backend = {
+      name: 'cpu',
+      solve: (p, h) => (globalThis as any).__cpu.solve(p, h),
+      solveBatch: async (ps, h) => {
+        batches.push(ps.length);
+        for (const q of ps) expect(q.X).toBe(ps[0].X);
+        return (globalThis as any).__cpu.solveBatch(ps, h);
+      },
+      dispose() {},
+    };
+    (globalThis as any).__cpu = (await import('../../src/cpu/solve.js')).cpuBackend;
+    const r = await autoFit(ds.X, { components: 3, G: ds.G, shape: ds.shape, backend: spy, tuneMaxIter: 60, warmIter: 30 });
+    expect(r.bin.b).toBeGreaterThanOrEqual(2);
+    expect(r.bin.reason).toBe('auto');
+    // 12-point grid and refinement: one batch per fold (2 folds), the grid in one batch each.
+    expect(batches[0]).toBe(12);
+    expect(batches[1]).toBe(12);
+    expect(r.stages.tune.batches).toBe(batches.length);
+    expect(r.validation.length).toBe(r.stages.tune.candidates);
+    for (const c of r.validation) {
+      expect(c.foldScores).toHaveLength(2);
+      expect(c.lambdaFull).toBeCloseTo(c.lambdaBinned * r.bin.b ** 2, 12);
+    }
+    const best = r.validation.reduce((a, c) => (c.score < a.score ? c : a));
+    expect(r.lambdaBinned).toBe(best.lambdaBinned);
+    expect(r.mu).toBe(best.mu);
+    expect(r.lambda).toBeCloseTo(best.lambdaBinned * r.bin.b ** 2, 12);
+    expect(r.stages.fineTune.iterations).toBeGreaterThan(0);
+    expect(r.stages.binnedFit.iterations).toBeGreaterThan(0);
+    for (let j = 0; j < ds.X.cols; j++) expect(r.H.data[j] + r.H.data[ds.X.cols + j] + r.H.data[2 * ds.X.cols + j]).toBeCloseTo(1, 5);
+    const plain = await fitSmoothNMF(ds.X, { components: 3, normalize: true, maxIter: 1000, tol: 1e-6, backend: 'cpu' });
+    expect(mse(r)).toBeLessThan(mse(plain));
+  });
+
+  test('k beyond what the data allows, an empty grid, no finite score: clear errors', async () => {
+    await expect(autoFit(ds.X, { components: [3, 9], G: ds.G, shape: ds.shape, backend: 'cpu' })).rejects.toThrow(
+      /components 9 exceed what the data allows: at most .*G columns 8/,
+    );
+    await expect(autoFit(ds.X, { components: 3, shape: ds.shape, lambdas: [], backend: 'cpu' })).rejects.toThrow(/grid is empty/);
+    const nanBackend: Backend = {
+      name: 'cpu',
+      solve: async () => {
+        throw new Error('unused');
+      },
+      solveBatch: async (ps) =>
+        ps.map(
+          (p): SolveResult => ({
+            W: { ...p.W0, data: p.W0.data.map(() => NaN) },
+            H: p.H0,
+            losses: [],
+            nIter: 1,
+            stopReason: 'nan',
+            snapshots: new Map(),
+            backendInfo: 'fake',
+          }),
+        ),
+      dispose() {},
+    };
+    await expect(
+      autoFit(ds.X, { components: 3, G: ds.G, shape: ds.shape, backend: nanBackend, warmIter: 0, lambdas: [0, 1], mus: [0] }),
+    ).rejects.toThrow(/no candidate of the λ × μ grid \(2 × 1, k = 3\) gave a finite held-out score/);
+  });
+
+  test('an image too small to bin runs at b = 1 and says so', async () => {
+    const small = makeSyntheticDataset({ rows: 12, cols: 12, channels: 24, countsPerPixel: 200, seed: 2, gPeaks: 6 });
+    const warnings: string[] = [];
+    const r = await autoFit(small.X, {
+      components: 2,
+      G: small.G,
+      shape: small.shape,
+      backend: 'cpu',
+      lambdas: [0, 1],
+      mus: [0],
+      refine: false,
+      tuneMaxIter: 20,
+      warmIter: 10,
+      maxIter: 50,
+      onWarning: (m) => warnings.push(m),
+    });
+    expect(r.bin.b).toBe(1);
+    expect(r.bin.reason).toBe('too-small');
+    expect(warnings.join('\n')).toMatch(/too small to bin/);
+    expect(r.stages.binnedFit.iterations).toBe(0);
+  });
+});
+
+describe('webnmf auto', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'webnmf-auto-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const sink = () => {
+    let text = '';
+    return { write: (s: string) => ((text += s), true), get text() { return text; } };
+  };
+
+  test('writes W, H, D and a report with the validation curve; bad k exits 2 with a hint', async () => {
+    writeFileSync(join(dir, 'X.npy'), encodeNpy({ shape: [ds.X.rows, ds.X.cols], data: ds.X.data }, { dtype: 'float64' }));
+    writeFileSync(join(dir, 'G.npy'), encodeNpy({ shape: [ds.G.rows, ds.G.cols], data: ds.G.data }, { dtype: 'float64' }));
+    const out = join(dir, 'out');
+    const stdout = sink();
+    const stderr = sink();
+    const code = await main(
+      ['auto', join(dir, 'X.npy'), '--components', '3', '--g', join(dir, 'G.npy'), '--shape', '32x32', '--backend', 'cpu', '--bin', '2',
+        '--lambdas', '0,1', '--mus', '0,0.1', '--tune-iter', '30', '--max-iter', '100', '--out', out],
+      { stdout, stderr, signal: new AbortController().signal },
+    );
+    expect(code, stderr.text).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report.chosen.bin).toBe(2);
+    expect(report.bin.reason).toBe('given');
+    expect(report.validation.length).toBeGreaterThanOrEqual(4);
+    expect(report.chosen.lambda).toBeCloseTo(4 * report.chosen.lambdaBinned, 12);
+    for (const s of ['bin', 'tune', 'binnedFit', 'upsample', 'fineTune', 'total']) expect(report.stages[s].seconds).toBeGreaterThanOrEqual(0);
+    expect(readFileSync(join(out, 'H.npy')).length).toBeGreaterThan(3 * 1024 * 8);
+    expect(stdout.text).toMatch(/webnmf auto: bin 2, k = 3/);
+
+    const err = sink();
+    const bad = await main(['auto', join(dir, 'X.npy'), '--components', '60', '--shape', '32x32', '--backend', 'cpu', '--out', join(dir, 'o2')], {
+      stdout: sink(),
+      stderr: err,
+      signal: new AbortController().signal,
+    });
+    expect(bad).toBe(2);
+    expect(err.text).toMatch(/components 60 exceed what the data allows/);
+    expect(err.text).toMatch(/webnmf auto --help/);
+    const help = sink();
+    expect(await main(['auto', '--help'], { stdout: help, stderr: sink(), signal: new AbortController().signal })).toBe(0);
+    expect(help.text).toMatch(/--lambdas/);
+  });
+});
