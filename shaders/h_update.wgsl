@@ -1,0 +1,176 @@
+// H step of ESPM's SmoothNMF (and Lee–Seung KL / Frobenius), one thread per group of PPT pixels.
+// Fused: R = X ⊘ (D H) on the fly, A = Dᵀ R, the regularised denominator, the per-pixel simplex
+// multiplier and H⁺ = max(H ∘ num / (den + ν), ε), written to the other ping-pong buffer.
+// The Laplacian stencil reads the OLD H of the 4 neighbours (free edges).
+// X is read as vec4<u32>: 4 float32 pixels (PPT = 4) or 8 packed u16 counts (PPT = 8), so one
+// load per channel serves the whole group (software Vulkan pays per load and lane, not per byte).
+
+override WG: u32 = 64u;
+override K: u32 = 3u;
+override PPT: u32 = 4u;
+const MAXK: u32 = 16u;
+const MAXPPT: u32 = 8u;
+
+struct Params {
+  n: u32, p: u32, k: u32, m: u32,
+  rows: u32, cols: u32, p0: u32, pc: u32,
+  segLen: u32, nSeg: u32, seg0: u32, flags: u32,
+  lsegLen: u32, nLseg: u32, lseg0: u32, batch: u32,
+  eps: f32, sigma: f32, xScale: f32, pPad: u32,
+  pcPad: u32, pad1: u32, pad2: u32, pad3: u32,
+}
+// pPad, pcPad: row strides of H (k × pPad) and of an X chunk (n × pcPad), multiples of 8 pixels;
+// padding pixels hold X = 0 and H = 0.
+// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> probs: array<f32>;
+@group(0) @binding(2) var<storage, read> X: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read> D: array<f32>;
+@group(0) @binding(4) var<storage, read> small: array<f32>;
+@group(0) @binding(5) var<storage, read> Hin: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> Hout: array<vec4<f32>>;
+
+override PSTRIDE: u32 = 32u;
+// small (per batch, stride SSTRIDE): [0, K) colsum D, [16, 16+K) row sums of H, [32, 32+K) row max of H,
+// [48, 48+K*K) DᵀD (Frobenius), [304, 304+K*K) H Hᵀ (Frobenius)
+override SSTRIDE: u32 = 576u;
+
+/** One old H value (Laplacian neighbours). */
+fn hAt(idx: u32) -> f32 { return Hin[idx >> 2u][idx & 3u]; }
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let q0 = gid.x * PPT;
+  let b = wid.y;   // workgroup_id: provably uniform, so per-problem loads stay scalar
+  if (q0 >= P.pc) { return; }
+  let pix0 = P.p0 + q0;
+  let hb = b * K * P.pPad;
+  let db = b * P.n * K;
+  let sb = b * SSTRIDE;
+  let pb = b * PSTRIDE;
+  let frob = (P.flags & 8u) != 0u;
+  let packed = PPT == 8u;
+
+  var h: array<array<f32, MAXPPT>, MAXK>;
+  var a: array<array<f32, MAXPPT>, MAXK>;
+  for (var kk = 0u; kk < K; kk++) {
+    for (var v = 0u; v < PPT / 4u; v++) {
+      let hv = Hin[(hb + kk * P.pPad + pix0) / 4u + v];
+      for (var c = 0u; c < 4u; c++) { h[kk][v * 4u + c] = hv[c]; a[kk][v * 4u + c] = 0.0; }
+    }
+  }
+
+  let xrow = q0 / PPT;
+  let xstride = P.pcPad / PPT;
+  for (var i = 0u; i < P.n; i++) {
+    let xv = X[i * xstride + xrow];
+    var x: array<f32, MAXPPT>;
+    if (packed) {
+      for (var c = 0u; c < 4u; c++) {
+        x[2u * c] = f32(xv[c] & 0xffffu) * P.xScale;
+        x[2u * c + 1u] = f32(xv[c] >> 16u) * P.xScale;
+      }
+    } else {
+      for (var c = 0u; c < 4u; c++) { x[c] = bitcast<f32>(xv[c]); }
+    }
+    var d: array<f32, MAXK>;
+    for (var kk = 0u; kk < K; kk++) { d[kk] = D[db + i * K + kk]; }
+    for (var j = 0u; j < PPT; j++) {
+      if (frob) {
+        for (var kk = 0u; kk < K; kk++) { a[kk][j] += d[kk] * x[j]; }
+      } else {
+        var dh = 0.0;
+        for (var kk = 0u; kk < K; kk++) { dh += d[kk] * h[kk][j]; }
+        // ESPM floors DH at ε when X ⊘ DH has a NaN (0/0); a NaN test would be folded away under
+        // the fast-math some drivers compile with, so the floor applies where DH ≤ 0 instead.
+        let r = x[j] / select(dh, P.eps, dh <= 0.0);
+        for (var kk = 0u; kk < K; kk++) { a[kk][j] += d[kk] * r; }
+      }
+    }
+  }
+
+  let lam = probs[pb + 0u];
+  let epsReg = probs[pb + 1u];
+  let tol = probs[pb + 3u];
+  var out: array<array<f32, MAXPPT>, MAXK>;
+  for (var j = 0u; j < PPT; j++) {
+    let pix = pix0 + j;
+    if (q0 + j >= P.pc) {
+      for (var kk = 0u; kk < K; kk++) { out[kk][j] = 0.0; }   // padding pixels stay 0
+      continue;
+    }
+    var num: array<f32, MAXK>;
+    var den: array<f32, MAXK>;
+    if (frob) {
+      for (var kk = 0u; kk < K; kk++) {
+        var s = 0.0;
+        for (var c = 0u; c < K; c++) { s += small[sb + 48u + kk * K + c] * h[c][j]; }
+        num[kk] = h[kk][j] * a[kk][j];
+        den[kk] = s;
+      }
+    } else {
+      let r = pix / P.cols;
+      let c = pix - r * P.cols;
+      for (var kk = 0u; kk < K; kk++) {
+        let mu = probs[pb + 4u + kk];
+        let hk = h[kk][j];
+        var nk = a[kk][j];
+        var dk = small[sb + kk] + mu / (hk + epsReg);
+        if (lam != 0.0) {
+          let o = hb + kk * P.pPad;
+          let ls = lam * P.sigma * small[sb + 32u + kk];
+          var lap = 0.0;
+          if (c > 0u) { lap += hk - select(hAt(o + pix - 1u), h[kk][max(j, 1u) - 1u], j > 0u); }
+          if (c + 1u < P.cols) { lap += hk - select(hAt(o + pix + 1u), h[kk][min(j + 1u, PPT - 1u)], j + 1u < PPT); }
+          if (r > 0u) { lap += hk - hAt(o + pix - P.cols); }
+          if (r + 1u < P.rows) { lap += hk - hAt(o + pix + P.cols); }
+          nk += ls;
+          dk += ls + lam * lap;
+        }
+        num[kk] = hk * nk;
+        den[kk] = dk;
+      }
+    }
+
+    var nu = 0.0;
+    if ((P.flags & 2u) != 0u) {
+      // Exact per-pixel simplex multiplier: Newton on f(ν) = Σ max(num/(den+ν), ε) − 1,
+      // safeguarded by bisection inside ESPM's bracket [lo, hi].
+      var lo = -3.0e38;
+      var maxNum = -3.0e38;
+      var minDen = 3.0e38;
+      for (var kk = 0u; kk < K; kk++) {
+        if (num[kk] > 0.0) { lo = max(lo, num[kk] * 0.5 - den[kk]); }
+        maxNum = max(maxNum, num[kk]);
+        minDen = min(minDen, den[kk]);
+      }
+      var hi = 2.0 * f32(K) * maxNum - minDen;
+      var x = 0.5 * (lo + hi);
+      for (var it = 0u; it < 100u; it++) {
+        var s = 0.0;
+        var ds = 0.0;
+        for (var kk = 0u; kk < K; kk++) {
+          let t = num[kk] / (x + den[kk]);
+          if (t > P.eps) { s += t; ds -= t / (x + den[kk]); } else { s += P.eps; }
+        }
+        let fx = s - 1.0;
+        if (abs(fx) <= tol) { break; }
+        if (fx > 0.0) { lo = x; } else { hi = x; }
+        var nxt = x - fx / ds;
+        if (!(ds < 0.0) || !(nxt > lo && nxt < hi)) { nxt = 0.5 * (lo + hi); }
+        if (nxt == x || hi - lo <= abs(x) * 1.2e-7) { break; }
+        x = nxt;
+      }
+      nu = x;
+    }
+    for (var kk = 0u; kk < K; kk++) { out[kk][j] = max(num[kk] / (den[kk] + nu), P.eps); }
+  }
+
+  for (var kk = 0u; kk < K; kk++) {
+    for (var v = 0u; v < PPT / 4u; v++) {
+      let base = v * 4u;
+      Hout[(hb + kk * P.pPad + pix0) / 4u + v] = vec4<f32>(out[kk][base], out[kk][base + 1u], out[kk][base + 2u], out[kk][base + 3u]);
+    }
+  }
+}

@@ -1,0 +1,116 @@
+// W-step numerator partials, one thread per (CPT channels, pixel segment, problem b):
+//   KL:        Σ_{p in segment} X_ip / (D H⁺)_ip · H⁺_kp
+//   Frobenius: Σ_{p in segment} X_ip · H⁺_kp
+// The channel-0 thread also writes the segment's row sums and row maxima of H⁺. Segments are numbered across chunks (seg0), so chunked fits accumulate naturally.
+
+// X is read as vec4<u32> (4 float32 or 8 packed u16 pixels, see h_update.wgsl); H as vec4<f32>.
+
+override WG: u32 = 64u;
+override K: u32 = 3u;
+override PPT: u32 = 4u;
+/** Channels per thread: each H load serves CPT channels (software Vulkan: 8; GPUs: 1–2). */
+override CPT: u32 = 1u;
+const MAXCPT: u32 = 8u;
+const MAXK: u32 = 16u;
+const MAXPPT: u32 = 8u;
+
+struct Params {
+  n: u32, p: u32, k: u32, m: u32,
+  rows: u32, cols: u32, p0: u32, pc: u32,
+  segLen: u32, nSeg: u32, seg0: u32, flags: u32,
+  lsegLen: u32, nLseg: u32, lseg0: u32, batch: u32,
+  eps: f32, sigma: f32, xScale: f32, pPad: u32,
+  pcPad: u32, pad1: u32, pad2: u32, pad3: u32,
+}
+// pPad, pcPad: row strides of H (k × pPad) and of an X chunk (n × pcPad), multiples of 8 pixels;
+// padding pixels hold X = 0 and H = 0.
+// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> D: array<f32>;
+@group(0) @binding(3) var<storage, read> H: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> wpart: array<f32>;
+@group(0) @binding(5) var<storage, read_write> hpart: array<f32>;
+
+// hpart per (b, segment): [0, K) row sums, [K, 2K) row maxima
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let i0 = gid.x * CPT;
+  let s = wid.y;
+  let b = wid.z;
+  if (i0 >= P.n) { return; }
+  let q0 = s * P.segLen;           // segLen is a multiple of 8
+  if (q0 >= P.pc) { return; }
+  let q1 = min(q0 + P.segLen, P.pc);
+  let hb = b * K * P.pPad + P.p0;
+  let frob = (P.flags & 8u) != 0u;
+  let packed = PPT == 8u;
+  let first = i0 == 0u;
+  let xstride = P.pcPad / PPT;
+
+  var d: array<array<f32, MAXK>, MAXCPT>;
+  var acc: array<array<f32, MAXK>, MAXCPT>;
+  var rs: array<f32, MAXK>;
+  var mx: array<f32, MAXK>;
+  for (var c = 0u; c < CPT; c++) {
+    let i = min(i0 + c, P.n - 1u);
+    let live = i0 + c < P.n;
+    for (var kk = 0u; kk < K; kk++) {
+      d[c][kk] = select(0.0, D[b * P.n * K + i * K + kk], live);
+      acc[c][kk] = 0.0;
+    }
+  }
+  for (var kk = 0u; kk < K; kk++) { rs[kk] = 0.0; mx[kk] = 0.0; }
+
+  for (var q = q0; q < q1; q += PPT) {
+    var h: array<array<f32, MAXPPT>, MAXK>;
+    for (var kk = 0u; kk < K; kk++) {
+      for (var v = 0u; v < PPT / 4u; v++) {
+        let hv = H[(hb + kk * P.pPad + q) / 4u + v];
+        for (var e = 0u; e < 4u; e++) { h[kk][v * 4u + e] = hv[e]; }
+      }
+    }
+    for (var c = 0u; c < CPT; c++) {
+      let i = min(i0 + c, P.n - 1u);    // rows past n repeat row n−1 with d = 0: they add nothing
+      let xv = X[i * xstride + q / PPT];
+      var x: array<f32, MAXPPT>;
+      if (packed) {
+        for (var e = 0u; e < 4u; e++) {
+          x[2u * e] = f32(xv[e] & 0xffffu) * P.xScale;
+          x[2u * e + 1u] = f32(xv[e] >> 16u) * P.xScale;
+        }
+      } else {
+        for (var e = 0u; e < 4u; e++) { x[e] = bitcast<f32>(xv[e]); }
+      }
+      for (var j = 0u; j < PPT; j++) {
+        if (q + j >= P.pc) { break; }   // padding pixels of the last group
+        var r = x[j];
+        if (!frob) {
+          var dh = 0.0;
+          for (var kk = 0u; kk < K; kk++) { dh += d[c][kk] * h[kk][j]; }
+          r = x[j] / select(dh, P.eps, dh <= 0.0);   // ESPM's ε floor of DH (see h_update.wgsl)
+        }
+        for (var kk = 0u; kk < K; kk++) { acc[c][kk] += r * h[kk][j]; }
+      }
+    }
+    if (first) {
+      for (var j = 0u; j < PPT; j++) {
+        for (var kk = 0u; kk < K; kk++) { rs[kk] += h[kk][j]; mx[kk] = max(mx[kk], h[kk][j]); }
+      }
+    }
+  }
+
+  let seg = b * P.nSeg + P.seg0 + s;
+  for (var c = 0u; c < CPT; c++) {
+    if (i0 + c < P.n) {
+      let wb = (seg * P.n + i0 + c) * K;
+      for (var kk = 0u; kk < K; kk++) { wpart[wb + kk] = acc[c][kk]; }
+    }
+  }
+  if (first) {
+    let pb = seg * 2u * K;
+    for (var kk = 0u; kk < K; kk++) { hpart[pb + kk] = rs[kk]; hpart[pb + K + kk] = mx[kk]; }
+  }
+}

@@ -1,0 +1,129 @@
+// W update, D = G W⁺ (or D = W⁺) and colsum(D), one thread per component column, one workgroup
+// per problem (WG ≥ K). Reads the old W, writes the other ping-pong buffer.
+//   KL:        W⁺ = max(W ∘ (Gᵀ wnum) / (colsum(G)_j · rowsum(H⁺)_k + ν_k), ε), ν_k the per-column
+//              simplex multiplier when the simplex is on W, else 0.
+//   Frobenius: W⁺ = max(W ∘ wnum / (W H⁺H⁺ᵀ), ε), then DᵀD for the next H step.
+
+override WG: u32 = 16u;
+override K: u32 = 3u;
+override PSTRIDE: u32 = 32u;
+override SSTRIDE: u32 = 576u;
+// small (per batch, stride SSTRIDE): [0, K) colsum D, [16, 16+K) row sums of H, [32, 32+K) row max of H,
+// [48, 48+K*K) DᵀD (Frobenius), [304, 304+K*K) H Hᵀ (Frobenius)
+
+struct Params {
+  n: u32, p: u32, k: u32, m: u32,
+  rows: u32, cols: u32, p0: u32, pc: u32,
+  segLen: u32, nSeg: u32, seg0: u32, flags: u32,
+  lsegLen: u32, nLseg: u32, lseg0: u32, batch: u32,
+  eps: f32, sigma: f32, xScale: f32, pPad: u32,
+  pcPad: u32, pad1: u32, pad2: u32, pad3: u32,
+}
+// pPad, pcPad: row strides of H (k × pPad) and of an X chunk (n × pcPad), multiples of 8 pixels;
+// padding pixels hold X = 0 and H = 0.
+// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> probs: array<f32>;
+@group(0) @binding(2) var<storage, read> G: array<f32>;      // n × m, then colsum(G) (m)
+@group(0) @binding(3) var<storage, read> wnum: array<f32>;
+@group(0) @binding(4) var<storage, read> Win: array<f32>;
+@group(0) @binding(5) var<storage, read_write> Wout: array<f32>;
+@group(0) @binding(6) var<storage, read_write> D: array<f32>;
+@group(0) @binding(7) var<storage, read_write> small: array<f32>;
+
+fn gsum(j: u32) -> f32 {
+  if ((P.flags & 1u) != 0u) { return G[P.n * P.m + j]; }
+  return 1.0;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let kk = lid.x;
+  let b = wid.y;
+  let m = P.m;
+  let wb = b * m * K;
+  let db = b * P.n * K;
+  let sb = b * SSTRIDE;
+  let hasG = (P.flags & 1u) != 0u;
+  let frob = (P.flags & 8u) != 0u;
+  let simplexW = (P.flags & 4u) != 0u;
+  let isCol = kk < K;
+
+  if (isCol) {
+    let rsum = small[sb + 16u + kk];
+    for (var j = 0u; j < m; j++) {
+      var g = 0.0;
+      if (hasG) {
+        for (var i = 0u; i < P.n; i++) { g += G[i * m + j] * wnum[db + i * K + kk]; }
+      } else {
+        g = wnum[db + j * K + kk];
+      }
+      let num = Win[wb + j * K + kk] * g;
+      if (frob) {
+        var den = 0.0;
+        for (var c = 0u; c < K; c++) { den += Win[wb + j * K + c] * small[sb + 304u + c * K + kk]; }
+        Wout[wb + j * K + kk] = max(num / den, P.eps);
+      } else if (simplexW) {
+        Wout[wb + j * K + kk] = num;   // finished below, once ν_k is known
+      } else {
+        Wout[wb + j * K + kk] = max(num / (gsum(j) * rsum), P.eps);
+      }
+    }
+    if (simplexW && !frob) {
+      let tol = probs[b * PSTRIDE + 3u];
+      var lo = -3.0e38;
+      var maxNum = -3.0e38;
+      var minDen = 3.0e38;
+      for (var j = 0u; j < m; j++) {
+        let nv = Wout[wb + j * K + kk];
+        let dv = gsum(j) * rsum;
+        if (nv > 0.0) { lo = max(lo, nv * 0.5 - dv); }
+        maxNum = max(maxNum, nv);
+        minDen = min(minDen, dv);
+      }
+      var hi = 2.0 * f32(m) * maxNum - minDen;
+      var x = 0.5 * (lo + hi);
+      for (var it = 0u; it < 100u; it++) {
+        var s = 0.0;
+        var ds = 0.0;
+        for (var j = 0u; j < m; j++) {
+          let dv = gsum(j) * rsum + x;
+          let t = Wout[wb + j * K + kk] / dv;
+          if (t > P.eps) { s += t; ds -= t / dv; } else { s += P.eps; }
+        }
+        let fx = s - 1.0;
+        if (abs(fx) <= tol) { break; }
+        if (fx > 0.0) { lo = x; } else { hi = x; }
+        var nxt = x - fx / ds;
+        if (!(ds < 0.0) || !(nxt > lo && nxt < hi)) { nxt = 0.5 * (lo + hi); }
+        if (nxt == x || hi - lo <= abs(x) * 1.2e-7) { break; }
+        x = nxt;
+      }
+      for (var j = 0u; j < m; j++) {
+        let idx = wb + j * K + kk;
+        Wout[idx] = max(Wout[idx] / (gsum(j) * rsum + x), P.eps);
+      }
+    }
+    var cs = 0.0;
+    for (var i = 0u; i < P.n; i++) {
+      var d = 0.0;
+      if (hasG) {
+        for (var j = 0u; j < m; j++) { d += G[i * m + j] * Wout[wb + j * K + kk]; }
+      } else {
+        d = Wout[wb + i * K + kk];
+      }
+      D[db + i * K + kk] = d;
+      cs += d;
+    }
+    small[sb + kk] = cs;
+  }
+  storageBarrier();
+  if (frob && isCol) {
+    for (var c = 0u; c < K; c++) {
+      var s = 0.0;
+      for (var i = 0u; i < P.n; i++) { s += D[db + i * K + kk] * D[db + i * K + c]; }
+      small[sb + 48u + kk * K + c] = s;
+    }
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Every kernel against the float64 CPU reference, on small asymmetric shapes (k = 1..6, odd
+ * sizes, a 1-pixel and a 1-row image). Each kernel is isolated by feeding the CPU step the GPU's
+ * own inputs: the loss kernel at iteration 0 (start iterate), h_update = H after 1 iteration vs
+ * hStep(start), w_num + w_reduce + w_update = W after 1 iteration vs wStep(start W, GPU's H⁺),
+ * and the loss kernel at iteration 1 (incl. rel_W, rel_H) on the GPU's own iterate.
+ *
+ * Tolerances (float32): H and W: |Δ| ≤ 2e-5·|e| + 1e-6·max|e| (sums of ≤ 17 channels of
+ * products, a division and, with the simplex, a per-pixel Newton solve to f32 precision);
+ * loss parts: relative 2e-5 + absolute 2e-7·mean(X) (f32 partial sums over ≤ 17·153 elements,
+ * summed in float64; each element's f32 KL term errs by ~1e-7·X).
+ */
+import { describe, expect } from 'vitest';
+import { computeD, hStep, klConstant, lossParts, relativeChange, wStep } from '../../src/cpu/steps.js';
+import { toFloat64 } from '../../src/cpu/solve.js';
+import type { Matrix64, Problem } from '../../src/types.js';
+import { expectClose } from '../helpers/compare.js';
+import { gpuSuite, makeProblem, type ProblemSpec } from './harness.js';
+
+const gpu = gpuSuite(import.meta.url);
+
+const SHAPES: Omit<ProblemSpec, 'seed'>[] = [
+  { n: 7, rows: 5, cols: 9, k: 1 },
+  { n: 13, rows: 3, cols: 11, k: 2, m: 4 },
+  { n: 9, rows: 1, cols: 17, k: 3 },
+  { n: 11, rows: 1, cols: 1, k: 2 },
+  { n: 5, rows: 7, cols: 3, k: 4, m: 3 },
+  { n: 17, rows: 9, cols: 7, k: 5 },
+  { n: 6, rows: 4, cols: 5, k: 6, m: 8 },
+];
+
+const SETTINGS: Record<string, Partial<ProblemSpec>> = {
+  plain_kl: {},
+  notebook: { lambda: 2, mu: 0.05, simplex: 'h' },
+  mu_vector_no_simplex: { lambda: 0.5, mu: [0.1, 0.02, 0, 0.3, 0.05, 0.2] },
+  simplex_w: { simplex: 'w', lambda: 0.3 },
+  frobenius: { loss: 'frobenius' },
+};
+
+function closeMat(a: Matrix64, e: Matrix64, label: string, rel = 2e-5, absScale = 1e-6): void {
+  let emax = 0;
+  for (const v of e.data) emax = Math.max(emax, Math.abs(v));
+  expectClose(a.data, e.data, { rel, abs: absScale * emax }, label);
+}
+
+/** abs: float32 evaluation of each element's KL term errs by ~1e-7 · X, so near-exact fits need it. */
+function closeLoss(a: { full: number; kl: number; logReg: number; laplacian: number }, e: typeof a, label: string, meanX: number): void {
+  for (const key of ['full', 'kl', 'logReg', 'laplacian'] as const) {
+    expectClose([a[key]], [e[key]], { rel: 2e-5, abs: 2e-7 * meanX + 2e-6 * Math.abs(e.full) }, `${label} ${key}`);
+  }
+}
+
+describe.each(Object.entries(SETTINGS))('kernels vs CPU reference: %s', (name, setting) => {
+  for (const shape of SHAPES) {
+    if (setting.loss === 'frobenius' && shape.m) continue; // Frobenius takes no G
+    const label = `${name} n=${shape.n} ${shape.rows}×${shape.cols} k=${shape.k}${shape.m ? ` m=${shape.m}` : ''}`;
+    gpu.test(label, async (backend) => {
+      const mu = Array.isArray(setting.mu) ? setting.mu.slice(0, shape.k) : setting.mu;
+      const prob: Problem = makeProblem({ ...shape, ...setting, mu, seed: shape.n * 31 + shape.k, maxIter: 1, lossEvery: 1, snapshots: [1] });
+      const X = toFloat64(prob.X);
+      const res = await backend.solve(prob);
+      const C = prob.loss === 'kl' ? klConstant(X) : 0;
+      const meanX = X.data.reduce((a, b) => a + b, 0) / X.data.length;
+      // loss kernel at the start
+      closeLoss(res.losses[0], lossParts(X, computeD(prob.W0, prob.G), prob.H0, prob, C), `${label} loss@0`, meanX);
+      // h_update
+      const snap = res.snapshots.get(1)!;
+      expect(snap, 'snapshot at iteration 1').toBeDefined();
+      closeMat(snap.H, hStep(X, computeD(prob.W0, prob.G), prob.H0, prob), `${label} H⁺`);
+      if (prob.simplex === 'h') {
+        for (let j = 0; j < snap.H.cols; j++) {
+          let s = 0;
+          for (let c = 0; c < snap.H.rows; c++) s += snap.H.data[c * snap.H.cols + j];
+          expect(Math.abs(s - 1), `column ${j} of H⁺ sums to 1`).toBeLessThan(1e-5);
+        }
+      }
+      // w_num + w_reduce + w_update, from the GPU's own H⁺
+      closeMat(snap.W, wStep(X, prob.G, prob.W0, snap.H, prob), `${label} W⁺`);
+      expect(res.W.data).toEqual(snap.W.data);
+      // loss kernel at iteration 1 with ESPM's relative changes
+      const s1 = res.losses[1];
+      closeLoss(s1, lossParts(X, computeD(snap.W, prob.G), snap.H, prob, C), `${label} loss@1`, meanX);
+      expectClose([s1.relW, s1.relH], [relativeChange(snap.W, prob.W0, prob.tol), relativeChange(snap.H, prob.H0, prob.tol)], { rel: 1e-4 }, `${label} rel changes`);
+      expect(Number.isNaN(res.losses[0].relW) && Number.isNaN(res.losses[0].relH)).toBe(true);
+    });
+  }
+});
