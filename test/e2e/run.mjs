@@ -369,8 +369,9 @@ test('exports-and-preset', async () => {
   await shot('13-after-preset');
 });
 
-test('perf-256x256x1024', async () => {
-  if (!process.env.E2E_PERF) return 'skipped (set E2E_PERF=1)';
+// A timing, not a correctness test: registered only on demand (speed targets are measured, never
+// asserted in the default run; see bench/).
+if (process.env.E2E_PERF) test('perf-256x256x1024', async () => {
   const path = join(FIX, 'big.npy');
   if (!existsSync(path)) fx.writeBigNpy(path, 256, 256, 1024);
   await page.setInputFiles('#file-input', []);
