@@ -501,9 +501,15 @@ export async function solveBatchGpu(
     guard.check();
     phase(`loop (${t} iterations)`);
     const info = `webgpu: ${ctx.adapterInfo}`;
-    return problems.map((_, b) => {
+    // ESPM's lock-step bisection needs a global max-reduction per round; the GPU always solves
+    // ν per pixel (column) to simplexTol and says so rather than silently substituting.
+    const solverNote = (q: Problem) =>
+      q.simplex !== 'none' && q.simplexSolver === 'espm'
+        ? "; simplexSolver 'espm' ran as 'exact' (per-pixel safeguarded Newton to simplexTol; ESPM's lock-step bisection is CPU-only, ν differs by up to ~1e-5 relative)"
+        : '';
+    return problems.map((q, b) => {
       const d = done[b]!;
-      return { W: d.W, H: d.H, losses: losses[b], nIter: d.nIter, stopReason: d.reason, snapshots: snapshots[b], backendInfo: info, stats: { ...sched.stats } } as SolveResult;
+      return { W: d.W, H: d.H, losses: losses[b], nIter: d.nIter, stopReason: d.reason, snapshots: snapshots[b], backendInfo: info + solverNote(q), stats: { ...sched.stats } } as SolveResult;
     });
   } catch (e) {
     if ((e as Error).name !== 'AbortError' && !(e instanceof WebnmfError)) await guard.explain();
