@@ -136,10 +136,11 @@ describe('GPU fit vs CPU reference', () => {
   });
 
   gpu.test('an uncaptured device error ends the fit with a device error carrying the last CPU-side W and H', async () => {
-    // a device of our own: the harness's error scopes on the shared device would capture the error
-    const adapter = await (await import('webgpu')).create([]).requestAdapter();
-    const device = await adapter!.requestDevice();
-    const own = await createWebGPUBackend({ device });
+    // A device of our own (the harness's error scopes on the shared device would capture the
+    // error), from the engine's one GPU instance: a second, unreferenced `create()` instance can be
+    // garbage-collected under a live device and crash Dawn.
+    const own = await createWebGPUBackend();
+    const device = own.device;
     try {
       const prob = makeProblem({ n: 20, rows: 8, cols: 8, k: 2, maxIter: 3000, lossEvery: 10, snapshots: [5] });
       const err = await own
@@ -160,7 +161,6 @@ describe('GPU fit vs CPU reference', () => {
       expect(own.pool.bytesInUse).toBe(0);
     } finally {
       own.dispose();
-      device.destroy();
     }
   });
 });
