@@ -3,21 +3,59 @@
  * scopes (validation, out-of-memory, internal: any error fails the test), disposes everything in
  * afterAll, and COUNTS the GPU tests that ran.
  *
+ * The same file runs in Node (vitest, Dawn) and in headless Chromium (test/browser/run.mjs, which
+ * bundles the suites and installs a test host on globalThis.__WEBNMF_TEST_HOST__). It therefore
+ * imports no Node module statically.
+ *
  * Without an adapter, GPU tests fail when WEBNMF_REQUIRE_GPU=1 and are otherwise reported as
- * skipped (never as passed). Each file prints its count and writes it to
- * $TMPDIR/webnmf-gpu-count/, which test/gpu/count-setup.ts (a vitest globalSetup) sums and prints
- * at the end of the run.
+ * skipped (never as passed). Each file prints its count and hands it to the host: in Node it is
+ * written to $WEBNMF_GPU_COUNT_DIR (a fresh directory per run made by test/gpu/count-setup.ts, a
+ * vitest globalSetup), which count-setup sums and prints at the end of the run as
+ * "GPU tests that ran: N (node, <adapter>)"; in the browser
+ * the runner sums and prints "GPU tests that ran: N (chromium, <adapter>)".
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, test } from 'vitest';
 import { createWebGPUBackend, webgpuAvailable, type WebGPUBackend, type WebGPUBackendOptions } from '../../src/gpu/index.js';
 import type { Matrix64, Problem } from '../../src/types.js';
 
-export const REQUIRE_GPU = process.env.WEBNMF_REQUIRE_GPU === '1';
-export const COUNT_DIR = join(tmpdir(), 'webnmf-gpu-count');
+/** What one test file reports at its end. */
+export interface GpuFileCount {
+  file: string;
+  /** 'node' or 'chromium'. */
+  environment: string;
+  ran: number;
+  notRun: number;
+  adapter?: string;
+  reason?: string;
+}
+
+/** Where the harness runs: set by the browser runner; absent in Node. */
+export interface GpuTestHost {
+  environment: string;
+  env: Record<string, string | undefined>;
+  report(count: GpuFileCount): void | Promise<void>;
+}
+
+const browserHost = (globalThis as { __WEBNMF_TEST_HOST__?: GpuTestHost }).__WEBNMF_TEST_HOST__;
+
+const nodeHost: GpuTestHost = {
+  environment: 'node',
+  env: typeof process !== 'undefined' ? process.env : {},
+  async report(count) {
+    const [{ mkdirSync, writeFileSync }, { join }] = await Promise.all([import('node:fs'), import('node:path')]);
+    // set by test/gpu/count-setup.ts (one directory per run); without it (a run without that
+    // globalSetup) the count only goes to the console
+    const dir = process.env.WEBNMF_GPU_COUNT_DIR;
+    if (!dir) return;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${count.file}.${process.pid}.json`), JSON.stringify(count));
+  },
+};
+
+export const HOST: GpuTestHost = browserHost ?? nodeHost;
+export const REQUIRE_GPU = HOST.env.WEBNMF_REQUIRE_GPU === '1';
+/** 'node' or 'chromium'. */
+export const ENVIRONMENT = HOST.environment;
 
 export interface GpuSuite {
   /** Registers a GPU test; `fn` gets the file's backend. */
@@ -25,9 +63,11 @@ export interface GpuSuite {
   readonly state: { backend?: WebGPUBackend; reason?: string; ran: number; notRun: number };
 }
 
+const fileName = (fileUrl: string): string => decodeURIComponent(new URL(fileUrl).pathname.split('/').pop() ?? fileUrl);
+
 export function gpuSuite(fileUrl: string, opts: WebGPUBackendOptions = {}): GpuSuite {
   const state: GpuSuite['state'] = { ran: 0, notRun: 0 };
-  const file = basename(fileURLToPath(fileUrl));
+  const file = fileName(fileUrl);
   beforeAll(async () => {
     const avail = await webgpuAvailable();
     if (!avail.ok) {
@@ -36,12 +76,12 @@ export function gpuSuite(fileUrl: string, opts: WebGPUBackendOptions = {}): GpuS
     }
     state.backend = await createWebGPUBackend(opts);
   });
-  afterAll(() => {
+  afterAll(async () => {
+    const adapter = state.backend?.adapterInfo;
     state.backend?.dispose();
-    const line = `[webnmf gpu] ${file}: ${state.ran} GPU test(s) ran, ${state.notRun} not run${state.reason ? ` (${state.reason})` : ''}`;
+    const line = `[webnmf gpu] ${file}: ${state.ran} GPU test(s) ran, ${state.notRun} not run (${ENVIRONMENT}${adapter ? `, ${adapter}` : ''})${state.reason ? ` (${state.reason})` : ''}`;
     console.log(line);
-    mkdirSync(COUNT_DIR, { recursive: true });
-    writeFileSync(join(COUNT_DIR, `${file}.${process.pid}.json`), JSON.stringify({ file, ran: state.ran, notRun: state.notRun, reason: state.reason }));
+    await HOST.report({ file, environment: ENVIRONMENT, ran: state.ran, notRun: state.notRun, adapter, reason: state.reason });
   });
   return {
     state,
@@ -51,7 +91,7 @@ export function gpuSuite(fileUrl: string, opts: WebGPUBackendOptions = {}): GpuS
         if (!backend) {
           state.notRun++;
           if (REQUIRE_GPU) throw new Error(`WEBNMF_REQUIRE_GPU=1 but: ${state.reason}`);
-          ctx.skip(`no WebGPU adapter: ${state.reason}`);
+          ctx.skip(/^no WebGPU adapter/.test(state.reason ?? '') ? state.reason : `no WebGPU adapter: ${state.reason}`);
           return;
         }
         const dev = backend.device;
