@@ -54,6 +54,19 @@ export function markdownTable(r: BenchResult): string {
   }
   lines.push('');
   lines.push('Rates: iterations per second of one problem (batch: problem-iterations/s; NNLS: pixels/s; auto: pipeline iterations per wall second). GPU: median over ≥ 5 warm repeats of iterations ÷ traced time after set-up (first submit + loop; X upload and pipeline creation excluded); warm-up overhead = the upload + compile + first submit of the first call minus those of a warm call (pipeline and driver compile, first use); CPU: float64 reference, median over loss-sample segments of one run (big cubes: fewer iterations, per iteration). Bytes/it are a modelled lower bound.');
+  const profiled = r.workloads.filter((w) => w.gpu && (w.gpu as { kernelMsPerIteration?: Record<string, number> }).kernelMsPerIteration);
+  if (profiled.length) {
+    const names = [...new Set(profiled.flatMap((w) => Object.keys((w.gpu as { kernelMsPerIteration: Record<string, number> }).kernelMsPerIteration)))];
+    lines.push('');
+    lines.push('Per-kernel GPU time, ms per iteration (timestamp queries; one profiling run per workload, one compute pass per dispatch):');
+    lines.push('');
+    lines.push(`| workload | ${names.join(' | ')} |`);
+    lines.push(`|---|${names.map(() => '---').join('|')}|`);
+    for (const w of profiled) {
+      const km = (w.gpu as { kernelMsPerIteration: Record<string, number> }).kernelMsPerIteration;
+      lines.push(`| ${w.name} | ${names.map((nm) => (km[nm] === undefined ? '–' : String(km[nm]))).join(' | ')} |`);
+    }
+  }
   lines.push('');
   lines.push('Recorded peer figures (from docs/espm-smoothnmf.md §9, a 2-core x86-64 machine; **recorded, not re-measured**):');
   lines.push('');

@@ -217,6 +217,6 @@ export async function createLargeBuffer(device: GPUDevice, desc: GPUBufferDescri
  * WebGPU's numeric flag constants (fixed by the spec). Used instead of the GPUBufferUsage /
  * GPUMapMode / GPUShaderStage globals, which Node only has after the `webgpu` module is loaded.
  */
-export const BufferUsage = { MAP_READ: 1, MAP_WRITE: 2, COPY_SRC: 4, COPY_DST: 8, UNIFORM: 64, STORAGE: 128 } as const;
+export const BufferUsage = { MAP_READ: 1, MAP_WRITE: 2, COPY_SRC: 4, COPY_DST: 8, UNIFORM: 64, STORAGE: 128, QUERY_RESOLVE: 512 } as const;
 export const MAP_READ = 1;
 export const STAGE_COMPUTE = 4;

@@ -6,7 +6,7 @@
  * outstanding, so the CPU never runs far ahead of the GPU when no read-back paces the loop.
  */
 import type { CompiledKernel } from './kernels.js';
-import { MAP_READ, type DeviceGuard } from './device.js';
+import { BufferUsage, MAP_READ, type DeviceGuard } from './device.js';
 
 export class Scheduler {
   private encoder: GPUCommandEncoder | null = null;
@@ -14,6 +14,9 @@ export class Scheduler {
   private readonly inFlight: Promise<undefined>[] = [];
   /** Statistics: dispatches encoded, submits, read-backs (maps) requested. */
   readonly stats = { dispatches: 0, submits: 0, readbacks: 0 };
+  /** Per-kernel GPU time from timestamp queries, when profiling is on: kernel → { dispatches, ms }. */
+  readonly kernelTimes = new Map<string, { dispatches: number; ms: number }>();
+  private profiler: KernelProfiler | null = null;
 
   /** `guard`: waits then end with the device error when the device is lost (optional). */
   constructor(
@@ -38,13 +41,31 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Times every dispatch with timestamp queries from now on (benchmarks only: each dispatch then
+   * gets a compute pass of its own and every submit waits for its timestamps). Returns false,
+   * changing nothing, when the device lacks the 'timestamp-query' feature.
+   */
+  enableProfiling(): boolean {
+    if (!this.device.features.has('timestamp-query')) return false;
+    this.profiler ??= new KernelProfiler(this.device);
+    return true;
+  }
+
   dispatch(kernel: CompiledKernel, bindGroup: GPUBindGroup, x: number, y = 1, z = 1): void {
     if (x === 0 || y === 0 || z === 0) return;
-    if (!this.pass) this.pass = this.enc().beginComputePass({ label: 'webnmf compute' });
+    const prof = this.profiler;
+    if (prof && prof.hasRoom) {
+      this.endPass();
+      this.pass = this.enc().beginComputePass({ label: `webnmf ${kernel.decl.name}`, timestampWrites: prof.next(kernel.decl.name) });
+    } else if (!this.pass) {
+      this.pass = this.enc().beginComputePass({ label: 'webnmf compute' });
+    }
     this.pass.setPipeline(kernel.pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
+    if (prof) this.endPass();
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
@@ -67,6 +88,7 @@ export class Scheduler {
   async submit(): Promise<void> {
     if (!this.encoder) return;
     this.endPass();
+    const timed = this.profiler?.resolve(this.encoder) ?? null;
     const cb = this.encoder.finish();
     this.encoder = null;
     while (this.inFlight.length >= this.maxInFlight) await this.wait(this.inFlight.shift()!);
@@ -75,6 +97,13 @@ export class Scheduler {
     const done = this.device.queue.onSubmittedWorkDone() as Promise<undefined>;
     done.catch(() => undefined); // a lost device rejects it; the guard reports the loss
     this.inFlight.push(done);
+    if (timed) await this.wait(this.profiler!.collect(timed, this.kernelTimes));
+  }
+
+  /** Frees the profiler's query set and buffers. */
+  dispose(): void {
+    this.profiler?.destroy();
+    this.profiler = null;
   }
 
   /** Submits and waits until the GPU finished everything. */
@@ -172,5 +201,64 @@ export class ReadbackRing<T> {
       s.ready = false;
     }
     this.queue.length = 0;
+  }
+}
+
+/**
+ * Timestamp queries around each dispatch: a begin/end pair per compute pass, resolved at submit,
+ * read back and summed per kernel name. Durations are as the implementation reports them
+ * (browsers quantise timestamps).
+ */
+class KernelProfiler {
+  private static readonly PAIRS = 512;
+  private readonly querySet: GPUQuerySet;
+  private readonly resolveBuf: GPUBuffer;
+  private readonly staging: GPUBuffer;
+  private names: string[] = [];
+
+  constructor(private readonly device: GPUDevice) {
+    const count = 2 * KernelProfiler.PAIRS;
+    this.querySet = device.createQuerySet({ label: 'webnmf kernel timestamps', type: 'timestamp', count });
+    this.resolveBuf = device.createBuffer({ label: 'webnmf timestamps', size: count * 8, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
+    this.staging = device.createBuffer({ label: 'webnmf timestamps staging', size: count * 8, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+  }
+
+  get hasRoom(): boolean {
+    return this.names.length < KernelProfiler.PAIRS;
+  }
+
+  next(name: string): GPUComputePassTimestampWrites {
+    const i = this.names.push(name) - 1;
+    return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
+  }
+
+  /** Encodes the resolve of this submit's queries; returns the names they belong to. */
+  resolve(encoder: GPUCommandEncoder): string[] | null {
+    if (this.names.length === 0) return null;
+    const n = 2 * this.names.length;
+    encoder.resolveQuerySet(this.querySet, 0, n, this.resolveBuf, 0);
+    encoder.copyBufferToBuffer(this.resolveBuf, 0, this.staging, 0, n * 8);
+    const names = this.names;
+    this.names = [];
+    return names;
+  }
+
+  async collect(names: string[], into: Map<string, { dispatches: number; ms: number }>): Promise<void> {
+    await this.staging.mapAsync(MAP_READ, 0, names.length * 16);
+    const t = new BigUint64Array(this.staging.getMappedRange(0, names.length * 16).slice(0));
+    this.staging.unmap();
+    names.forEach((name, i) => {
+      const ns = Number(t[2 * i + 1] - t[2 * i]);
+      const e = into.get(name) ?? { dispatches: 0, ms: 0 };
+      e.dispatches++;
+      e.ms += Math.max(ns, 0) / 1e6;
+      into.set(name, e);
+    });
+  }
+
+  destroy(): void {
+    this.querySet.destroy();
+    this.resolveBuf.destroy();
+    this.staging.destroy();
   }
 }

@@ -35,6 +35,12 @@ export interface EngineOptions {
   channelsPerThread?: number;
   /** Called with the duration of each setup phase and of the loop (benchmarks). */
   trace?: (phase: string, ms: number) => void;
+  /**
+   * Time every dispatch with timestamp queries and return per-kernel GPU time in
+   * `stats.kernelTimes` (benchmarks only: each dispatch gets its own compute pass and every submit
+   * waits for its timestamps). Ignored, with `stats.kernelTimes` absent, without 'timestamp-query'.
+   */
+  profileKernels?: boolean;
 }
 
 const RING = 3;
@@ -195,6 +201,7 @@ export async function solveBatchGpu(
   };
 
   let ring: ReadbackRing<{ H: GPUBuffer; W: GPUBuffer }> | undefined;
+  let scheduler: Scheduler | undefined; // for finally: frees the profiler's query set
   try {
     const xBufs: GPUBuffer[] = [];
     const paramBufs: GPUBuffer[] = [];
@@ -332,6 +339,8 @@ export async function solveBatchGpu(
     const lBG = [0, 1].map((cur) => chunks.map((_, ci) => bg('loss', { P: paramBufs[ci], probs: probsBuf, X: xBufs[ci], D: DBuf, small: smallBuf, H: HBuf[cur], Hprev: HBuf[1 - cur], lpart }, `loss ${cur}/${ci}`)));
 
     const sched = new Scheduler(device, guard);
+    scheduler = sched;
+    const profiling = opts.profileKernels === true && sched.enableProfiling();
     const reduceThreads = n * k + 2 * k + (frob ? k * k : 0);
     const encodeIteration = (t: number) => {
       const par = t % 2;
@@ -509,7 +518,8 @@ export async function solveBatchGpu(
         : '';
     return problems.map((q, b) => {
       const d = done[b]!;
-      return { W: d.W, H: d.H, losses: losses[b], nIter: d.nIter, stopReason: d.reason, snapshots: snapshots[b], backendInfo: info + solverNote(q), stats: { ...sched.stats } } as SolveResult;
+      const stats = { ...sched.stats, ...(profiling ? { kernelTimes: Object.fromEntries(sched.kernelTimes) } : {}) };
+      return { W: d.W, H: d.H, losses: losses[b], nIter: d.nIter, stopReason: d.reason, snapshots: snapshots[b], backendInfo: info + solverNote(q), stats } as SolveResult;
     });
   } catch (e) {
     if ((e as Error).name !== 'AbortError' && !(e instanceof WebnmfError)) await guard.explain();
@@ -524,6 +534,7 @@ export async function solveBatchGpu(
         /* the device is gone: the pool is disposed with it */
       }
     }
+    scheduler?.dispose();
     pool.release(...owned);
   }
 }
