@@ -11,6 +11,7 @@
  */
 import { WebnmfError } from '../errors.js';
 import type { BackendName, Matrix, Matrix64 } from '../types.js';
+import { validateData } from '../problem/validate.js';
 
 export const usage = (m: string) => new WebnmfError('usage', m);
 export const input = (m: string) => new WebnmfError('input', m);
@@ -56,34 +57,9 @@ export function checkOptions(
   }
 }
 
-/** Checks a matrix's structure and that every value is finite (signs allowed when `signed`). */
-export function checkMatrix(A: Matrix, name: string, { nonNegative }: { nonNegative: boolean }): void {
-  if (!A || typeof A !== 'object' || !('data' in A)) {
-    throw usage(`${name} must be a matrix { rows, cols, data: Float32Array | Float64Array }`);
-  }
-  if (!(A.data instanceof Float64Array || A.data instanceof Float32Array)) {
-    throw usage(`${name}.data must be a Float32Array or Float64Array (got ${Object.prototype.toString.call(A.data)})`);
-  }
-  if (!Number.isInteger(A.rows) || !Number.isInteger(A.cols) || A.rows < 1 || A.cols < 1) {
-    throw usage(`${name} must have positive integer rows and cols (got ${A.rows} × ${A.cols})`);
-  }
-  if (A.data.length !== A.rows * A.cols) {
-    throw input(`${name} is declared ${A.rows} × ${A.cols} = ${A.rows * A.cols} values but its data holds ${A.data.length}`);
-  }
-  const d = A.data;
-  for (let i = 0; i < d.length; i++) {
-    const v = d[i];
-    if (!Number.isFinite(v) || (nonNegative && v < 0)) {
-      const r = Math.floor(i / A.cols);
-      const c = i % A.cols;
-      const what = Number.isNaN(v) ? 'NaN' : !Number.isFinite(v) ? `${v}` : `negative (${v})`;
-      throw input(
-        `${name} has a ${what} value at row ${r}, column ${c}; ` +
-          (nonNegative ? 'it must be finite and ≥ 0: clean or clip it first' : 'it must be finite: clean it first'),
-      );
-    }
-  }
-}
+/** Checks a matrix's structure and values (the estimators' one check; signs allowed for PCA). */
+export const checkMatrix = (A: Matrix, name: string, { nonNegative }: { nonNegative: boolean }): void =>
+  validateData(A, name, { nonNegative });
 
 export const toF64 = (A: Matrix): Matrix64 =>
   A.data instanceof Float64Array ? (A as Matrix64) : { rows: A.rows, cols: A.cols, data: Float64Array.from(A.data) };

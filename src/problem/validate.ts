@@ -19,8 +19,11 @@ import type {
 const usage = (m: string) => new WebnmfError('usage', m);
 const input = (m: string) => new WebnmfError('input', m);
 
-/** Checks a matrix's structure and that every value is finite and ≥ 0; names the first bad entry. */
-export function validateData(A: Matrix, name: string): void {
+/**
+ * Checks a matrix's structure and that every value is finite (and ≥ 0 unless `nonNegative` is
+ * false, e.g. for PCA); names the first bad entry.
+ */
+export function validateData(A: Matrix, name: string, { nonNegative = true }: { nonNegative?: boolean } = {}): void {
   if (!A || typeof A !== 'object' || !('data' in A)) {
     throw usage(`${name} must be a matrix { rows, cols, data: Float32Array | Float64Array }`);
   }
@@ -36,15 +39,14 @@ export function validateData(A: Matrix, name: string): void {
   const d = A.data;
   for (let i = 0; i < d.length; i++) {
     const v = d[i];
-    if (!(v >= 0) || v === Infinity) {
-      const r = Math.floor(i / A.cols);
-      const c = i % A.cols;
-      const what = Number.isNaN(v) ? 'NaN' : v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : `negative (${v})`;
-      throw input(
-        `${name} has a ${what} value at row ${r}, column ${c} (flat index ${i}); ` +
-          `NMF needs finite non-negative data: clean or clip the input first`,
-      );
-    }
+    if (Number.isFinite(v) && (v >= 0 || !nonNegative)) continue;
+    const r = Math.floor(i / A.cols);
+    const c = i % A.cols;
+    const what = Number.isNaN(v) ? 'NaN' : v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : `negative (${v})`;
+    throw input(
+      `${name} has a ${what} value at row ${r}, column ${c} (flat index ${i}); ` +
+        (nonNegative ? 'NMF needs finite non-negative data: clean or clip the input first' : 'it must be finite: clean the input first'),
+    );
   }
 }
 
