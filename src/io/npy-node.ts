@@ -4,11 +4,10 @@ import { WebnmfError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { encodeNpy, parseNpy, type NpyArray, type NpyEncodeOptions, type NpyWritable } from './npy.js';
 
-/** Reads and parses a .npy file; errors (WebnmfError 'input') name the file. */
-export function readNpyFile(file: string): NpyArray {
-  let bytes: Uint8Array;
+/** Reads a whole file; a failure is a WebnmfError ('input') that names the file and the reason. */
+export function readFileBytes(file: string): Uint8Array {
   try {
-    bytes = fs.readFileSync(file);
+    return fs.readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why =
@@ -21,7 +20,11 @@ export function readNpyFile(file: string): NpyArray {
             : String((e as Error).message ?? e);
     throw new WebnmfError('input', `cannot read '${file}': ${why}. Check the path.`);
   }
-  return parseNpy(bytes, file);
+}
+
+/** Reads and parses a .npy file; errors (WebnmfError 'input') name the file. */
+export function readNpyFile(file: string): NpyArray {
+  return parseNpy(readFileBytes(file), file);
 }
 
 /** Writes an array as .npy (float64 or float32, little endian, C order), atomically. */

@@ -6,25 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WebnmfError } from '../../errors.js';
+import { readFileBytes } from '../npy-node.js';
 import { readCube, type ReadCubeOptions } from './index.js';
 import type { Cube } from './cube.js';
 
-function readBytes(file: string): Uint8Array {
-  try {
-    return fs.readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
-          ? 'it is a directory, not a file'
-          : code === 'EACCES'
-            ? 'permission denied'
-            : String((e as Error).message ?? e);
-    throw new WebnmfError('input', `cannot read '${file}': ${why}. Check the path.`);
-  }
-}
+const readBytes = readFileBytes;
 
 /** The sibling with another extension, matching an existing file case-insensitively. */
 function sibling(file: string, ext: string): string | undefined {
