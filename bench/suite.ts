@@ -29,7 +29,7 @@ import type { WebGPUBackend } from '../src/gpu/index.js';
 export const SUITE_VERSION = 1;
 
 // ---- recorded (not re-measured) reference figures --------------------------------------------
-/** From /work/shared/docs/espm-smoothnmf.md §9: recorded on a 2-core x86-64 machine, not re-measured here. */
+/** From ../shared/docs/espm-smoothnmf.md §9: recorded on a 2-core x86-64 machine, not re-measured here. */
 export const RECORDED_PEERS = [
   { who: 'ESPM 1.1.3 SmoothNMF (numpy + OpenBLAS)', workload: 'toy-notebook', itPerSecond: [6, 7], source: 'docs/espm-smoothnmf.md §9', machine: '2-core x86-64', recorded: true },
   { who: 'ESPM 1.1.3 SmoothNMF (numpy + OpenBLAS)', workload: 'toy-plain-kl', itPerSecond: [13, 19], source: 'docs/espm-smoothnmf.md §9', machine: '2-core x86-64', recorded: true },

@@ -11,8 +11,8 @@
  * with WORKERFS and handing the mounted path to `withH5Path`:
  *
  *   const { FS } = await h5wasm.ready;
- *   FS.mkdir('/work'); FS.mount(FS.filesystems.WORKERFS, { files: [file] }, '/work');
- *   const cube = await withH5Path(`/work/${file.name}`, file.name, (f) => readHspyFromH5(f, file.name));
+ *   FS.mkdir('/mnt-in'); FS.mount(FS.filesystems.WORKERFS, { files: [file] }, '/mnt-in');
+ *   const cube = await withH5Path(`/mnt-in/${file.name}`, file.name, (f) => readHspyFromH5(f, file.name));
  *
  * (WORKERFS is synchronous random access via FileReaderSync, hence worker-only.)
  *
