@@ -72,11 +72,19 @@ export function rescaleToUnitSums(W: Matrix64, H: Matrix64): { W: Matrix64; H: M
   return { W: { rows: W.rows, cols: k, data: Wd }, H: { rows: k, cols: p, data: Hd } };
 }
 
-/** Picks the backend: 'auto' prefers WebGPU when an adapter exists. */
-async function acquireBackend(opts: ResolvedOptions, warn: (m: string) => void): Promise<Backend> {
+/**
+ * Picks the backend: 'auto' prefers WebGPU when an adapter exists and the engine supports the
+ * problem, and says why when it falls back to the CPU reference.
+ */
+async function acquireBackend(opts: ResolvedOptions, problem: Problem, warn: (m: string) => void): Promise<Backend> {
   if (opts.backend === 'cpu') return cpuBackend;
   const gpu = await import('./gpu/index.js');
   if (opts.backend === 'webgpu') return gpu.createWebGPUBackend();
+  const unsupported = gpu.unsupportedReason(problem);
+  if (unsupported) {
+    warn(`backend 'auto': ${unsupported}; using the CPU reference`);
+    return cpuBackend;
+  }
   const probe = await gpu.webgpuAvailable();
   if (!probe.ok) {
     warn(`backend 'auto': no WebGPU adapter (${probe.reason ?? 'unknown reason'}); using the CPU reference`);
@@ -140,7 +148,7 @@ export async function fitSmoothNMF(X: Matrix, options: SmoothNMFOptions): Promis
     options.onWarning?.(m);
   };
   const { problem, opts, normFactor } = prepareProblem(X, options, warn);
-  const backend = await acquireBackend(opts, warn);
+  const backend = await acquireBackend(opts, problem, warn);
   try {
     const t1 = performance.now();
     const raw = await backend.solve(problem, { signal: options.signal, onProgress: options.onProgress });

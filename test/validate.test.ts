@@ -93,3 +93,12 @@ describe('bad options', () => {
     await expectError(X, opts, 'input', re);
   });
 });
+
+describe('backend choice', () => {
+  test("'auto' runs what the WebGPU engine cannot (Frobenius with G) on the CPU and says why", async () => {
+    const warnings: string[] = [];
+    const r = await fitSmoothNMF(X, { components: 2, loss: 'frobenius', G: mk(n, 3), maxIter: 5, backend: 'auto', onWarning: (m) => warnings.push(m) });
+    expect(r.backend).toBe('cpu');
+    expect(warnings.join('\n')).toMatch(/backend 'auto': the WebGPU Frobenius fit takes no G and no simplex; using the CPU reference/);
+  });
+});

@@ -7,9 +7,9 @@ import type { Backend, Problem, SolveHooks, SolveResult } from '../types.js';
 import { acquireDevice, webgpuAvailable, type GpuContext } from './device.js';
 import { KernelCache } from './kernels.js';
 import { BufferPool } from './pool.js';
-import { solveBatchGpu, type EngineOptions } from './solve.js';
+import { solveBatchGpu, unsupportedReason, type EngineOptions } from './solve.js';
 
-export { webgpuAvailable };
+export { webgpuAvailable, unsupportedReason };
 export type { EngineOptions };
 
 export interface WebGPUBackendOptions extends EngineOptions {

@@ -96,6 +96,13 @@ function packScale(data: ArrayLike<number>): number | null {
   return s;
 }
 
+/** Why the engine cannot run this problem (backend 'auto' then uses the CPU reference), or null. */
+export function unsupportedReason(p: Problem, maxK = MAX_K): string | null {
+  if (p.components > maxK) return `the WebGPU engine supports at most ${maxK} components (got ${p.components})`;
+  if (p.loss === 'frobenius' && (p.G || p.simplex !== 'none')) return 'the WebGPU Frobenius fit takes no G and no simplex';
+  return null;
+}
+
 /** Checks that problems can share one batched GPU fit. */
 function validate(problems: readonly Problem[], maxK: number): void {
   const a = problems[0];
@@ -106,12 +113,8 @@ function validate(problems: readonly Problem[], maxK: number): void {
     const same = q.components === a.components && q.loss === a.loss && q.simplex === a.simplex && !!q.G === !!a.G && q.G?.data === a.G?.data && q.shape?.rows === a.shape?.rows && q.shape?.cols === a.shape?.cols;
     if (!same) throw new WebnmfError('usage', 'solveBatch: problems must agree on components, loss, simplex, G and shape (they may differ in λ, μ, ε_reg, tol, starts, maxIter, lossEvery)');
   }
-  if (a.components > maxK) {
-    throw new WebnmfError('usage', `the WebGPU engine supports at most ${maxK} components (got ${a.components}); use backend 'cpu'`);
-  }
-  if (a.loss === 'frobenius' && (a.G || a.simplex !== 'none')) {
-    throw new WebnmfError('usage', "the WebGPU Frobenius fit takes no G and no simplex; use backend 'cpu'");
-  }
+  const unsupported = unsupportedReason(a, maxK);
+  if (unsupported) throw new WebnmfError('usage', `${unsupported}; use backend 'cpu'`);
   for (const q of problems) {
     if (q.lambda !== 0 && !q.shape) throw new WebnmfError('usage', 'λ > 0 needs an image shape');
   }
