@@ -112,14 +112,21 @@ async function loadFiles(spec: Extract<LoadSpec, { kind: 'files' }>): Promise<Da
     throw new Error(`${rpl.name} is a Lispix ripple header: drop it together with its .raw binary (select both files).`);
   }
   const main = rpl ?? files[0]!;
-  const bytes = await bytesOf(main);
+  // The readers (tiff, the HDF5 glue; h5wasm itself loads on the first HDF5 file) are a lazy chunk.
+  const readers = await import('../../src/io/readers/index.js');
+  // HDF5 (.hspy, .emd) is read in place through a WORKERFS mount: no copy of the file in memory,
+  // so the byte limit does not apply to the file, only to the cube that is read from it.
+  const head = new Uint8Array(await main.slice(0, 4096).arrayBuffer());
+  const inPlace = readers.sniffFormat(head, main.name) === 'hdf5';
+  const bytes = inPlace ? head : await bytesOf(main);
   if (ext(main.name) === 'npy' && bytes[0] === 0x93) {
     const d = matrixNpy(bytes, main.name, spec.shape);
     if (d) return d;
   }
-  // The readers (tiff, the HDF5 glue; h5wasm itself loads on the first HDF5 file) are a lazy chunk.
-  const readers = await import('../../src/io/readers/index.js');
-  const cube = await readers.readCube(bytes, main.name, raw ? { raw: await bytesOf(raw), rawName: raw.name } : {});
+  const cube = inPlace
+    ? await readers.readCubeFromFile(main)
+    : await readers.readCube(bytes, main.name, raw ? { raw: await bytesOf(raw), rawName: raw.name } : {});
+  if (cube.data.byteLength > MAX_FILE_BYTES) throw new Error(sizeLimitMessage(`${main.name} (its cube)`, cube.data.byteLength));
   let slice: number | undefined;
   if ((cube.slices ?? 1) > 1) slice = Math.min(Math.max(0, spec.slice ?? 0), cube.slices! - 1);
   const shape = { rows: cube.rows, cols: cube.cols };
@@ -142,7 +149,7 @@ async function loadFiles(spec: Extract<LoadSpec, { kind: 'files' }>): Promise<Da
       ...(cube.slices !== undefined ? { slices: cube.slices, slice } : {}),
       signalAxis: cube.signalAxis,
       navigationAxes: cube.navigationAxes,
-      fileBytes: bytes.length + (raw?.size ?? 0),
+      fileBytes: main.size + (raw?.size ?? 0),
       ...(cube.title ? { title: cube.title } : {}),
       isExample: false,
     },

@@ -2,7 +2,7 @@ import { unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { WebnmfError } from '../../src/errors.js';
 import { encodeNpy } from '../../src/io/npy.js';
-import { readCube, sniffFormat } from '../../src/io/readers/index.js';
+import { readCube, readCubeFromFile, sniffFormat } from '../../src/io/readers/index.js';
 import { readCubeFile } from '../../src/io/readers/node.js';
 import { cubePages, encodeTiff } from './make-tiff.js';
 import { fixtureBytes, fixturePath } from './fixtures.js';
@@ -69,5 +69,15 @@ describe('readCubeFile (Node)', () => {
     const c = await readCubeFile(fixturePath('hspy/example1_v1.2.hdf5'));
     expect(c.source).toBe('example1_v1.2.hdf5');
     await expect(readCubeFile(fixturePath('hspy/nope.hspy'))).rejects.toThrowError(/cannot read '.*nope\.hspy': no such file/);
+  });
+});
+
+describe('readCubeFromFile (browser File objects)', () => {
+  it('gives the same cube as readCube (outside a worker it reads the bytes; in a worker HDF5 is mounted in place)', async () => {
+    const bytes = unzipSync(fixtureBytes('emd/velox_emd_version11.zip'))['Test SI 16x16 215 kx.emd']!;
+    const fromFile = await readCubeFromFile(new File([bytes], 'si.emd'));
+    const fromBytes = await readCube(bytes, 'si.emd');
+    expect([fromFile.rows, fromFile.cols, fromFile.channels]).toEqual([16, 16, 4096]);
+    expect(Array.from(fromFile.data)).toEqual(Array.from(fromBytes.data));
   });
 });

@@ -10,10 +10,7 @@
  * Large files in a browser: read them in a Web Worker without copying, by mounting the File
  * with WORKERFS and handing the mounted path to `withH5Path`:
  *
- *   const { FS } = await h5wasm.ready;
- *   FS.mkdir('/mnt-in'); FS.mount(FS.filesystems.WORKERFS, { files: [file] }, '/mnt-in');
- *   const cube = await withH5Path(`/mnt-in/${file.name}`, file.name, (f) => readHspyFromH5(f, file.name));
- *
+ * `withH5File(file, fn)` does exactly that (see `readCubeFromFile` in index.ts, used by the app).
  * (WORKERFS is synchronous random access via FileReaderSync, hence worker-only.)
  *
  * h5wasm (a few MB with its inlined WebAssembly) is imported lazily on the first HDF5 read, so
@@ -28,6 +25,11 @@ export type { H5Dataset, H5File, H5Group };
 interface MemFs {
   writeFile(path: string, data: Uint8Array): void;
   unlink(path: string): void;
+  mkdir(path: string): void;
+  rmdir(path: string): void;
+  mount(type: unknown, opts: { files: File[] }, mountpoint: string): void;
+  unmount(mountpoint: string): void;
+  filesystems: { WORKERFS: unknown };
 }
 
 type H5Lib = (typeof import('h5wasm'))['default'];
@@ -110,6 +112,40 @@ export async function withH5Bytes<T>(bytes: Bytes, name: string, fn: (f: H5File)
   } finally {
     try {
       fs.unlink(path);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Whether this context can read a File in place (a Web Worker: WORKERFS needs FileReaderSync). */
+export const canMountFiles = (): boolean => typeof (globalThis as { FileReaderSync?: unknown }).FileReaderSync !== 'undefined';
+
+/**
+ * In a Web Worker: opens a browser File through a WORKERFS mount, so HDF5 reads the parts it
+ * needs straight from the file (no copy of the file in memory), then unmounts it.
+ */
+export async function withH5File<T>(file: File, fn: (f: H5File) => T | Promise<T>): Promise<T> {
+  const head = new Uint8Array(await file.slice(0, 4096).arrayBuffer());
+  const sig = hdf5SignatureOffset(head);
+  const declared = sig >= 0 ? hdf5DeclaredSize(head, sig) : undefined;
+  if (declared !== undefined && declared > file.size) {
+    throw new WebnmfError(
+      'input',
+      `${file.name}: the HDF5 file is truncated: it has ${file.size} bytes but its superblock says ${declared}. ` +
+        'Copy the file again (the transfer or the save was interrupted).',
+    );
+  }
+  const fs = await memfs();
+  const dir = `/webnmf-mount-${++counter}`;
+  fs.mkdir(dir);
+  fs.mount(fs.filesystems.WORKERFS, { files: [file] }, dir);
+  try {
+    return await withH5Path(`${dir}/${file.name}`, file.name, fn);
+  } finally {
+    try {
+      fs.unmount(dir);
+      fs.rmdir(dir);
     } catch {
       // already gone
     }

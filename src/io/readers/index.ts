@@ -15,7 +15,7 @@ import { WebnmfError } from '../../errors.js';
 import { parseNpy } from '../npy.js';
 import { asBytes, baseName, checkCube, extensionOf, indexAxis, type Bytes, type Cube } from './cube.js';
 import { readEmdFromH5, isVelox, type EmdReadOptions } from './emd.js';
-import { hdf5SignatureOffset, keysOf, withH5Bytes } from './h5.js';
+import { canMountFiles, hdf5SignatureOffset, keysOf, withH5Bytes, withH5File, type H5File } from './h5.js';
 import { isHspy, readHspyFromH5, type HspyReadOptions } from './hspy.js';
 import { readRpl, rplRawName } from './rpl.js';
 import { readTiffStack, type TiffReadOptions } from './tiff.js';
@@ -26,7 +26,7 @@ export { readRpl, parseRplHeader, rplRawName } from './rpl.js';
 export { readHspy, readHspyFromH5, describeHspy } from './hspy.js';
 export { readEmd, readEmdFromH5, describeEmd, type EmdContents } from './emd.js';
 export { readTiffStack, parseImageJDescription } from './tiff.js';
-export { withH5Bytes, withH5Path } from './h5.js';
+export { withH5Bytes, withH5File, withH5Path } from './h5.js';
 export type { HspyReadOptions, EmdReadOptions, TiffReadOptions };
 
 export interface ReadCubeOptions extends HspyReadOptions, EmdReadOptions, TiffReadOptions {
@@ -78,15 +78,7 @@ export async function readCube(bytes: Bytes, fileName: string, options: ReadCube
       return readRpl(u8, options.raw, name, options.rawName ? { rawName: options.rawName } : {});
     }
     case 'hdf5':
-      return withH5Bytes(u8, name, (f) => {
-        if (isHspy(f)) return readHspyFromH5(f, name, options);
-        if (isVelox(f)) return readEmdFromH5(f, name, options);
-        throw new WebnmfError(
-          'input',
-          `${name}: an HDF5 file that is neither HyperSpy (no Experiments group) nor Velox (no Data group); ` +
-            `its top-level entries are ${keysOf(f).join(', ') || 'none'}. webnmf reads ${SUPPORTED_FORMATS}.`,
-        );
-      });
+      return withH5Bytes(u8, name, (f) => hdf5Cube(f, name, options));
     default: {
       const expected: Record<string, string> = {
         npy: 'a .npy file starts with \\x93NUMPY',
@@ -112,6 +104,30 @@ export async function readCube(bytes: Bytes, fileName: string, options: ReadCube
       );
     }
   }
+}
+
+/** The cube in an open HDF5 file: HyperSpy or Velox. */
+function hdf5Cube(f: H5File, name: string, options: ReadCubeOptions): Cube {
+  if (isHspy(f)) return readHspyFromH5(f, name, options);
+  if (isVelox(f)) return readEmdFromH5(f, name, options);
+  throw new WebnmfError(
+    'input',
+    `${name}: an HDF5 file that is neither HyperSpy (no Experiments group) nor Velox (no Data group); ` +
+      `its top-level entries are ${keysOf(f).join(', ') || 'none'}. webnmf reads ${SUPPORTED_FORMATS}.`,
+  );
+}
+
+/**
+ * Reads a browser File. In a Web Worker, HDF5 files (.hspy, .emd) are read in place through a
+ * WORKERFS mount, without a copy of the file in memory; everything else is read as bytes.
+ */
+export async function readCubeFromFile(file: File, options: ReadCubeOptions = {}): Promise<Cube> {
+  const name = baseName(file.name);
+  if (canMountFiles()) {
+    const head = new Uint8Array(await file.slice(0, 4096).arrayBuffer());
+    if (sniffFormat(head, name) === 'hdf5') return withH5File(file, (f) => hdf5Cube(f, name, options));
+  }
+  return readCube(new Uint8Array(await file.arrayBuffer()), file.name, options);
 }
 
 /** A .npy array as a cube: 3-D rows × cols × channels, 4-D slices × rows × cols × channels, 1-D one spectrum. */
