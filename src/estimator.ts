@@ -13,7 +13,7 @@ import { initialize } from './cpu/init.js';
 import { lstsq, nnls } from './cpu/linalg.js';
 import { cpuBackend, toFloat64 } from './cpu/solve.js';
 import { computeD } from './cpu/steps.js';
-import { WebnmfError } from './errors.js';
+import { Estimator } from './base-estimator.js';
 import type { FitResult, SmoothNMFOptions } from './options.js';
 import { resolveOptions, validateData, type ResolvedOptions } from './problem/validate.js';
 import { EPSILON, type Backend, type Matrix, type Matrix64, type Problem } from './types.js';
@@ -181,20 +181,13 @@ export async function fitSmoothNMF(X: Matrix, options: SmoothNMFOptions): Promis
  * Regularised Poisson NMF as ESPM's SmoothNMF computes it, shaped like scikit-learn's NMF.
  * X is channels × pixels; the maps H (k × pixels) are the "transformed" data.
  */
-export class SmoothNMF {
-  readonly options: Readonly<SmoothNMFOptions>;
-  private result: FitResult | undefined;
-  private disposed = false;
-
+export class SmoothNMF extends Estimator<SmoothNMFOptions, FitResult> {
   constructor(options: SmoothNMFOptions) {
-    this.options = { ...options };
+    super(options, 'SmoothNMF');
   }
 
-  /** Fits the model to X (channels × pixels). */
-  async fit(X: Matrix, extra: Partial<SmoothNMFOptions> = {}): Promise<this> {
-    if (this.disposed) throw new WebnmfError('usage', 'this SmoothNMF was disposed; create a new one');
-    this.result = await fitSmoothNMF(X, { ...this.options, ...extra });
-    return this;
+  protected run(X: Matrix, options: SmoothNMFOptions): Promise<FitResult> {
+    return fitSmoothNMF(X, options);
   }
 
   /** Fits and returns the maps H (k × pixels). */
@@ -211,11 +204,6 @@ export class SmoothNMF {
     const fitted = this.fitted;
     const { transformWithFixedW } = await import('./transform.js');
     return transformWithFixedW(X, fitted, { ...this.options, ...extra });
-  }
-
-  private get fitted(): FitResult {
-    if (!this.result) throw new WebnmfError('usage', 'the model is not fitted yet: call fit(X) first');
-    return this.result;
   }
 
   get W(): Matrix64 {
@@ -235,15 +223,5 @@ export class SmoothNMF {
   }
   get stopReason() {
     return this.fitted.stopReason;
-  }
-  /** The full result of the last fit. */
-  get fitResult(): FitResult {
-    return this.fitted;
-  }
-
-  /** Frees everything the model holds (GPU resources are released after each fit already). */
-  dispose(): void {
-    this.result = undefined;
-    this.disposed = true;
   }
 }

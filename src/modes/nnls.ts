@@ -29,6 +29,7 @@
  * The fitted maps keep their fitted scale (they are NOT normalised to unit maximum: with D fixed,
  * rescaling H changes the fit).
  */
+import { Estimator } from '../base-estimator.js';
 import { nnls as lawsonHanson, symmetricEigen } from '../cpu/linalg.js';
 import { WebnmfError } from '../errors.js';
 import { EPSILON, type BackendName, type Matrix, type Matrix64 } from '../types.js';
@@ -551,19 +552,13 @@ export async function fitNNLS(X: Matrix, options: NNLSOptions): Promise<NNLSFitR
  * Fixed-spectra unmixing as an estimator: `new NNLS({ spectra: D }).fitTransform(X)` returns the
  * maps (k × pixels); `transform(X2)` solves other data (another slice) with the same spectra.
  */
-export class NNLS {
-  readonly options: Readonly<NNLSOptions>;
-  private result: NNLSFitResult | undefined;
-  private disposed = false;
-
+export class NNLS extends Estimator<NNLSOptions, NNLSFitResult> {
   constructor(options: NNLSOptions) {
-    this.options = { ...options };
+    super(options, 'NNLS');
   }
 
-  async fit(X: Matrix, extra: Partial<NNLSOptions> = {}): Promise<this> {
-    if (this.disposed) throw new WebnmfError('usage', 'this NNLS was disposed; create a new one');
-    this.result = await fitNNLS(X, { ...this.options, ...extra });
-    return this;
+  protected run(X: Matrix, options: NNLSOptions): Promise<NNLSFitResult> {
+    return fitNNLS(X, options);
   }
 
   async fitTransform(X: Matrix, extra: Partial<NNLSOptions> = {}): Promise<Matrix64> {
@@ -573,14 +568,10 @@ export class NNLS {
 
   /** The maps of other data with the same spectra (nothing is stored). */
   async transform(X: Matrix, extra: Partial<NNLSOptions> = {}): Promise<Matrix64> {
-    if (this.disposed) throw new WebnmfError('usage', 'this NNLS was disposed; create a new one');
+    this.assertAlive();
     return (await fitNNLS(X, { ...this.options, ...extra })).H;
   }
 
-  private get fitted(): NNLSFitResult {
-    if (!this.result) throw new WebnmfError('usage', 'the model is not fitted yet: call fit(X) first');
-    return this.result;
-  }
   get H(): Matrix64 {
     return this.fitted.H;
   }
@@ -589,12 +580,5 @@ export class NNLS {
   }
   get summary(): FitSummary {
     return this.fitted.summary;
-  }
-  get fitResult(): NNLSFitResult {
-    return this.fitted;
-  }
-  dispose(): void {
-    this.result = undefined;
-    this.disposed = true;
   }
 }

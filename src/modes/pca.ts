@@ -20,6 +20,7 @@
  * when n ≤ 400, else randomized.
  * Signs: each loading's entry of largest magnitude is made positive (scores follow).
  */
+import { Estimator } from '../base-estimator.js';
 import { symmetricEigen, truncatedSVD } from '../cpu/linalg.js';
 import { WebnmfError } from '../errors.js';
 import type { BackendName, Matrix, Matrix64 } from '../types.js';
@@ -297,18 +298,12 @@ export async function fitPCA(X: Matrix, options: PCAOptions): Promise<PCAResult>
 }
 
 /** PCA as an estimator: `fitTransform(X)` returns the scores (k × pixels). */
-export class PCA {
-  readonly options: Readonly<PCAOptions>;
-  private result: PCAResult | undefined;
-  private disposed = false;
-
+export class PCA extends Estimator<PCAOptions, PCAResult> {
   constructor(options: PCAOptions) {
-    this.options = { ...options };
+    super(options, 'PCA');
   }
-  async fit(X: Matrix, extra: Partial<PCAOptions> = {}): Promise<this> {
-    if (this.disposed) throw new WebnmfError('usage', 'this PCA was disposed; create a new one');
-    this.result = await fitPCA(X, { ...this.options, ...extra });
-    return this;
+  protected run(X: Matrix, options: PCAOptions): Promise<PCAResult> {
+    return fitPCA(X, options);
   }
   async fitTransform(X: Matrix, extra: Partial<PCAOptions> = {}): Promise<Matrix64> {
     await this.fit(X, extra);
@@ -336,10 +331,6 @@ export class PCA {
     }
     return scoresOf(r.loadings, { rows: n, cols: p, data: Z });
   }
-  private get fitted(): PCAResult {
-    if (!this.result) throw new WebnmfError('usage', 'the model is not fitted yet: call fit(X) first');
-    return this.result;
-  }
   get loadings(): Matrix64 {
     return this.fitted.loadings;
   }
@@ -351,12 +342,5 @@ export class PCA {
   }
   get explainedVarianceRatio(): Float64Array {
     return this.fitted.explainedVarianceRatio;
-  }
-  get fitResult(): PCAResult {
-    return this.fitted;
-  }
-  dispose(): void {
-    this.result = undefined;
-    this.disposed = true;
   }
 }

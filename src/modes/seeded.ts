@@ -59,6 +59,7 @@
  * to lossEvery − 1 iterations past the triggering sample. 'espm' uses the engine's rule instead
  * (src/problem/stopping.ts).
  */
+import { Estimator } from '../base-estimator.js';
 import { fitSmoothNMF, rescaleToUnitSums, type SmoothNMFOptions } from '../estimator.js';
 import { WebnmfError } from '../errors.js';
 import type { FitResult } from '../options.js';
@@ -710,19 +711,7 @@ export async function fitSeededNMF(X: Matrix, options: SeededNMFOptions): Promis
   };
 }
 
-abstract class ModeEstimator<O extends NMFModeOptions, R extends ModeFitResult> {
-  readonly options: Readonly<O>;
-  protected result: R | undefined;
-  private disposed = false;
-  constructor(options: O) {
-    this.options = { ...options };
-  }
-  protected abstract run(X: Matrix, o: O): Promise<R>;
-  async fit(X: Matrix, extra: Partial<O> = {}): Promise<this> {
-    if (this.disposed) throw new WebnmfError('usage', 'this estimator was disposed; create a new one');
-    this.result = await this.run(X, { ...this.options, ...extra });
-    return this;
-  }
+abstract class ModeEstimator<O extends NMFModeOptions, R extends ModeFitResult> extends Estimator<O, R> {
   /** Fits and returns the maps (k × pixels). */
   async fitTransform(X: Matrix, extra: Partial<O> = {}): Promise<Matrix64> {
     await this.fit(X, extra);
@@ -733,10 +722,6 @@ abstract class ModeEstimator<O extends NMFModeOptions, R extends ModeFitResult> 
     const { fitNNLS } = await import('./nnls.js');
     return (await fitNNLS(X, { spectra: this.fitted.D, loss: this.options.loss ?? 'frobenius', backend: this.options.backend })).H;
   }
-  protected get fitted(): R {
-    if (!this.result) throw new WebnmfError('usage', 'the model is not fitted yet: call fit(X) first');
-    return this.result;
-  }
   get D(): Matrix64 {
     return this.fitted.D;
   }
@@ -746,17 +731,13 @@ abstract class ModeEstimator<O extends NMFModeOptions, R extends ModeFitResult> 
   get summary(): FitSummary {
     return this.fitted.summary;
   }
-  get fitResult(): R {
-    return this.fitted;
-  }
-  dispose(): void {
-    this.result = undefined;
-    this.disposed = true;
-  }
 }
 
 /** Random NNMF (Frobenius by default, or KL): SmoothNMF without regularisation, random start. */
 export class NMF extends ModeEstimator<NMFOptions, ModeFitResult> {
+  constructor(options: NMFOptions) {
+    super(options, 'NMF');
+  }
   protected run(X: Matrix, o: NMFOptions) {
     return fitNMF(X, o);
   }
@@ -764,6 +745,9 @@ export class NMF extends ModeEstimator<NMFOptions, ModeFitResult> {
 
 /** Seeded NNMF: spectra and/or maps as the start, both refined. */
 export class SeededNMF extends ModeEstimator<SeededNMFOptions, SeededFitResult> {
+  constructor(options: SeededNMFOptions) {
+    super(options, 'SeededNMF');
+  }
   protected run(X: Matrix, o: SeededNMFOptions) {
     return fitSeededNMF(X, o);
   }
