@@ -2,7 +2,9 @@
 // per problem (WG ≥ K). Reads the old W, writes the other ping-pong buffer.
 //   KL:        W⁺ = max(W ∘ (Gᵀ wnum) / (colsum(G)_j · rowsum(H⁺)_k + ν_k), ε), ν_k the per-column
 //              simplex multiplier when the simplex is on W, else 0.
-//   Frobenius: W⁺ = max(W ∘ wnum / (W H⁺H⁺ᵀ), ε), then DᵀD for the next H step.
+//   Frobenius: W⁺ = max(W ∘ (Gᵀ wnum) / (GᵀG W H⁺H⁺ᵀ), ε) (G = I without G), then DᵀD for the
+//              next H step. GᵀG W = Gᵀ D with the old D, so that product is formed (into Wout) before
+//              any thread overwrites D.
 
 override WG: u32 = 16u;
 override K: u32 = 3u;
@@ -50,6 +52,21 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let simplexW = (P.flags & 4u) != 0u;
   let isCol = kk < K;
 
+  if (frob && hasG) {
+    if (isCol) {
+      for (var j = 0u; j < m; j++) {
+        var den = 0.0;
+        for (var c = 0u; c < K; c++) {
+          var gd = 0.0;
+          for (var i = 0u; i < P.n; i++) { gd += G[i * m + j] * D[db + i * K + c]; }
+          den += gd * small[sb + 304u + c * K + kk];
+        }
+        Wout[wb + j * K + kk] = den;
+      }
+    }
+    storageBarrier();
+  }
+
   if (isCol) {
     let rsum = small[sb + 16u + kk];
     for (var j = 0u; j < m; j++) {
@@ -62,7 +79,11 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       let num = Win[wb + j * K + kk] * g;
       if (frob) {
         var den = 0.0;
-        for (var c = 0u; c < K; c++) { den += Win[wb + j * K + c] * small[sb + 304u + c * K + kk]; }
+        if (hasG) {
+          den = Wout[wb + j * K + kk];   // (GᵀG W H⁺H⁺ᵀ)_jk, formed above
+        } else {
+          for (var c = 0u; c < K; c++) { den += Win[wb + j * K + c] * small[sb + 304u + c * K + kk]; }
+        }
         Wout[wb + j * K + kk] = max(num / den, P.eps);
       } else if (simplexW) {
         Wout[wb + j * K + kk] = num;   // finished below, once ν_k is known

@@ -32,7 +32,7 @@ export interface SmoothNMFOptions {
   G?: Matrix;
   /** Image shape of the pixels (rows × cols = pixels); required when lambda > 0. */
   shape?: ImageShape;
-  /** Loss: generalised KL (Poisson) or Frobenius. Default 'kl'. Frobenius takes no G, λ, μ or simplex. */
+  /** Loss: generalised KL (Poisson) or Frobenius. Default 'kl'. Frobenius takes G but no λ, μ or simplex. */
   loss?: LossKind;
   /** Initialisation. Default: 'custom' when W0 and H0 are given, else 'nndsvda'. */
   init?: InitMethod;

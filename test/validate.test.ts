@@ -95,10 +95,11 @@ describe('bad options', () => {
 });
 
 describe('backend choice', () => {
-  test("'auto' runs what the WebGPU engine cannot (Frobenius with G) on the CPU and says why", async () => {
+  test("'auto' runs what the WebGPU engine cannot (more than 16 components) on the CPU and says why", async () => {
     const warnings: string[] = [];
-    const r = await fitSmoothNMF(X, { components: 2, loss: 'frobenius', G: mk(n, 3), maxIter: 5, backend: 'auto', onWarning: (m) => warnings.push(m) });
+    const big = mk(20, 30, (i) => 1 + ((i * 7919) % 13));
+    const r = await fitSmoothNMF(big, { components: 17, maxIter: 2, backend: 'auto', onWarning: (m) => warnings.push(m) });
     expect(r.backend).toBe('cpu');
-    expect(warnings.join('\n')).toMatch(/backend 'auto': the WebGPU Frobenius fit takes no G and no simplex; using the CPU reference/);
+    expect(warnings.join('\n')).toMatch(/backend 'auto': the WebGPU engine supports at most 16 components \(got 17\); using the CPU reference/);
   });
 });

@@ -99,7 +99,6 @@ function packScale(data: ArrayLike<number>): number | null {
 /** Why the engine cannot run this problem (backend 'auto' then uses the CPU reference), or null. */
 export function unsupportedReason(p: Problem, maxK = MAX_K): string | null {
   if (p.components > maxK) return `the WebGPU engine supports at most ${maxK} components (got ${p.components})`;
-  if (p.loss === 'frobenius' && (p.G || p.simplex !== 'none')) return 'the WebGPU Frobenius fit takes no G and no simplex';
   return null;
 }
 

@@ -60,6 +60,7 @@ describe('chunking and packing', () => {
     plain_kl: { ...base, m: 0, rows: 7, cols: 13 },
     simplex_w: { ...base, simplex: 'w' as const },
     frobenius: { ...base, m: 0, loss: 'frobenius' as const },
+    frobenius_g: { ...base, loss: 'frobenius' as const },
   })) {
     gpu.test(`${name}: chunks of 10 and 33 pixels (odd image, chunk edges inside rows) = unchunked`, async (backend) => {
       const prob = makeProblem(spec);

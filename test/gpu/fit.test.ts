@@ -71,6 +71,7 @@ const CASES: Record<string, ProblemSpec> = {
   notebook: { n: 31, rows: 11, cols: 7, k: 3, m: 6, lambda: 2, mu: 0.05, simplex: 'h' },
   simplex_w: { n: 19, rows: 5, cols: 9, k: 4, m: 5, simplex: 'w', mu: 0.01 },
   frobenius: { n: 15, rows: 6, cols: 10, k: 2, loss: 'frobenius' },
+  frobenius_g: { n: 17, rows: 5, cols: 9, k: 3, m: 5, loss: 'frobenius' },
   one_row: { n: 12, rows: 1, cols: 40, k: 2, lambda: 1, simplex: 'h' },
 };
 

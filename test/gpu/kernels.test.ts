@@ -52,7 +52,6 @@ function closeLoss(a: { full: number; kl: number; logReg: number; laplacian: num
 
 describe.each(Object.entries(SETTINGS))('kernels vs CPU reference: %s', (name, setting) => {
   for (const shape of SHAPES) {
-    if (setting.loss === 'frobenius' && shape.m) continue; // Frobenius takes no G
     const label = `${name} n=${shape.n} ${shape.rows}×${shape.cols} k=${shape.k}${shape.m ? ` m=${shape.m}` : ''}`;
     gpu.test(label, async (backend) => {
       const mu = Array.isArray(setting.mu) ? setting.mu.slice(0, shape.k) : setting.mu;
