@@ -283,12 +283,17 @@ function parseValue(spec: FlagSpec, raw: string): unknown {
 }
 
 /** Parses the flags of one command; returns the values by key and the positional arguments. */
+/** The one-letter spellings users type from habit (scikit-learn's k, most tools' -o and -q). */
+const SHORT_FLAGS: Readonly<Record<string, string>> = { '-k': 'components', '-o': 'out', '-q': 'quiet' };
+
 export function parseFlags(argv: readonly string[], flags: readonly FlagSpec[], command: string) {
   const values: Record<string, unknown> = {};
   const positional: string[] = [];
   let i = 0;
   while (i < argv.length) {
-    const a = argv[i++]!;
+    const typed = argv[i++]!;
+    const long = SHORT_FLAGS[typed];
+    const a = long && flags.some((f) => f.name === long) ? `--${long}` : typed;
     if (a === '--') {
       positional.push(...argv.slice(i));
       break;
@@ -377,7 +382,8 @@ export function flagLines(flags: readonly FlagSpec[]): string {
   const rows = flags.map((f) => {
     const t = f.type;
     const meta = t.kind === 'bool' ? '' : t.kind === 'enum' ? ` ${t.values.join('|')}` : ` ${t.metavar}`;
-    return [`  --${f.name}${meta}`, f.help] as const;
+    const short = Object.keys(SHORT_FLAGS).find((k) => SHORT_FLAGS[k] === f.name);
+    return [`  ${short ? `${short}, ` : ''}--${f.name}${meta}`, f.help] as const;
   });
   const w = Math.max(...rows.map((r) => r[0].length)) + 2;
   return rows.map(([a, b]) => (a.length + 2 > w ? `${a}\n${' '.repeat(w)}${b}` : a.padEnd(w) + b)).join('\n');
