@@ -87,6 +87,8 @@ describe('bad options', () => {
     ['G with the wrong number of rows', { ...ok, G: mk(5, 3) }, /G has 5 rows but X has 6 channels/],
     ['G with a NaN', { ...ok, G: mk(n, 3, (i) => (i === 4 ? NaN : 1)) }, /G has a NaN value at row 1, column 1/],
     ['W0 of the wrong shape', { ...ok, W0: mk(n, 3), H0: mk(2, p) }, /W0 is 6 × 3 but must be 6 × 2/],
+    ['G zero where X has counts', { ...ok, G: mk(n, 3, (i) => (Math.floor(i / 3) === 2 ? 0 : 1)) }, /G is zero in channels where X has counts \(channels 2\).*drop those channels/],
+    ['G with an all-zero column', { ...ok, G: mk(n, 3, (i) => (i % 3 === 1 ? 0 : 1)) }, /G has all-zero columns \(1\).*remove it/],
     ['W0 against G', { ...ok, G: mk(n, 4), W0: mk(n, 2), H0: mk(2, p) }, /W0 is 6 × 2 but must be 4 × 2 \(columns of G/],
     ['H0 of the wrong shape', { ...ok, W0: mk(n, 2), H0: mk(2, p - 1) }, /H0 is 2 × 11 but must be 2 × 12/],
   ])('%s', async (_name, opts, re) => {

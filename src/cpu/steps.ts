@@ -3,6 +3,7 @@
  * the Frobenius (Lee–Seung) variant and the loss exactly as ESPM reports it. See
  * ../shared/docs/espm-smoothnmf.md §2–§4 (from the repo root); the comments name its symbols.
  */
+import { WebnmfError } from '../errors.js';
 import { EPSILON, SIGMA_L, type Matrix64, type Problem } from '../types.js';
 import { laplacianApply } from './laplacian.js';
 import { matmul, matmulTransA, matmulTransB } from './linalg.js';
@@ -46,7 +47,11 @@ export function rowSums(A: Matrix64): Float64Array {
  * As ESPM does, when any ratio is NaN, DH is floored at ε and the product recomputed.
  */
 export function ratioProduct(X: Matrix64, D: Matrix64, H: Matrix64, mode: 'DtR' | 'RHt'): Matrix64 {
-  return ratioProductOnce(X, D, H, mode, false) ?? (ratioProductOnce(X, D, H, mode, true) as Matrix64);
+  const out = ratioProductOnce(X, D, H, mode, false) ?? ratioProductOnce(X, D, H, mode, true);
+  if (!out) {
+    throw new WebnmfError('runtime', 'X ⊘ (D H) is NaN even with D H floored at ε: the iterates hold NaN or infinity (the data or the start overflowed float64); scale X down or check W0, H0 and G');
+  }
+  return out;
 }
 
 /** One attempt of `ratioProduct`; null when a ratio is NaN and DH is not floored yet. */

@@ -176,6 +176,7 @@ export function resolveOptions(o: SmoothNMFOptions, X: Matrix): ResolvedOptions 
     validateData(o.G, 'G');
     if (o.G.rows !== n) throw input(`G has ${o.G.rows} rows but X has ${n} channels; G must be channels × m`);
     G = toF64(o.G);
+    checkGAgainstX(G, X, o.loss ?? 'kl');
   }
   const m = G ? G.cols : n;
 
@@ -257,3 +258,39 @@ export function resolveOptions(o: SmoothNMFOptions, X: Matrix): ResolvedOptions 
     backend: o.backend ?? 'auto',
   };
 }
+
+/**
+ * A G the model cannot use: an all-zero column has no scale (its W row is 0/0), and under KL an
+ * all-zero row where X has counts makes D H = 0 against X > 0 for every W (an infinite loss).
+ */
+function checkGAgainstX(G: Matrix64, X: Matrix, loss: LossKind): void {
+  const { rows: n, cols: m, data: g } = G;
+  const colSum = new Float64Array(m);
+  const zeroRows: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let rowSum = 0;
+    for (let j = 0; j < m; j++) {
+      colSum[j] += g[i * m + j];
+      rowSum += g[i * m + j];
+    }
+    if (rowSum === 0) zeroRows.push(i);
+  }
+  const zeroCols = [...colSum.keys()].filter((j) => colSum[j] === 0);
+  if (zeroCols.length > 0) {
+    throw input(`G has all-zero columns (${list(zeroCols)}): such a column cannot be fitted; remove it from G`);
+  }
+  if (loss !== 'kl') return;
+  const p = X.cols;
+  const bad = zeroRows.filter((i) => {
+    for (let j = 0; j < p; j++) if (X.data[i * p + j] > 0) return true;
+    return false;
+  });
+  if (bad.length > 0) {
+    throw input(
+      `G is zero in channels where X has counts (channels ${list(bad)}): no W can explain those counts under the KL loss; ` +
+        `drop those channels from X and G, or fix G there`,
+    );
+  }
+}
+
+const list = (idx: number[]) => (idx.length <= 5 ? idx.join(', ') : `${idx.slice(0, 5).join(', ')}, … (${idx.length} in all)`);
