@@ -73,6 +73,11 @@ const SUPPORTED =
   'float16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32, uint64 and bool ' +
   "(any byte order), e.g. '<f8'";
 
+/** Whether `bytes` (a file's first bytes suffice) start with the .npy magic "\x93NUMPY". */
+export function hasNpyMagic(bytes: Uint8Array): boolean {
+  return bytes.length >= MAGIC.length && MAGIC.every((b, i) => bytes[i] === b);
+}
+
 const fail = (name: string, message: string): never => {
   throw new WebnmfError('input', `${name}: ${message}`);
 };
