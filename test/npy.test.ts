@@ -3,62 +3,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeMatrixNpy, encodeNpy, parseNpy } from '../src/io/npy.js';
+import { encodeMatrixNpy, encodeNpy, parseNpy, readNpyView } from '../src/io/npy.js';
 import { readNpyFile, writeNpyFile } from '../src/io/npy-node.js';
 import { StagedOutputDir, writeFileAtomic } from '../src/io/atomic.js';
 import { WebnmfError } from '../src/errors.js';
-
-// ---- hand-made .npy files -------------------------------------------------------------------
-
-/** Builds a .npy file from a header dict literal and raw data bytes, as numpy lays it out. */
-function npyBytes(dict: string, data: Uint8Array, version: 1 | 2 | 3 = 1): Uint8Array {
-  const enc = version === 3 ? new TextEncoder().encode(dict) : Uint8Array.from(dict, (c) => c.charCodeAt(0));
-  const pre = version === 1 ? 10 : 12;
-  const total = Math.ceil((pre + enc.length + 1) / 64) * 64;
-  const hlen = total - pre;
-  const out = new Uint8Array(total + data.length);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
-  const dv = new DataView(out.buffer);
-  if (version === 1) dv.setUint16(8, hlen, true);
-  else dv.setUint32(8, hlen, true);
-  out.set(enc, pre);
-  out.fill(0x20, pre + enc.length, total - 1);
-  out[total - 1] = 0x0a;
-  out.set(data, total);
-  return out;
-}
-
-const header = (descr: string, shape: number[], fortran = false) =>
-  `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-
-type Kind = 'f' | 'i' | 'u' | 'b';
-/** Raw bytes of `values` as dtype kind+size in the given byte order. */
-function raw(values: number[], kind: Kind, size: number, little: boolean): Uint8Array {
-  const out = new Uint8Array(values.length * size);
-  const dv = new DataView(out.buffer);
-  values.forEach((v, i) => {
-    const o = i * size;
-    if (kind === 'b') dv.setUint8(o, v ? 1 : 0);
-    else if (kind === 'f' && size === 8) dv.setFloat64(o, v, little);
-    else if (kind === 'f' && size === 4) dv.setFloat32(o, v, little);
-    else if (kind === 'f' && size === 2) dv.setUint16(o, toHalf(v), little);
-    else if (size === 1) kind === 'i' ? dv.setInt8(o, v) : dv.setUint8(o, v);
-    else if (size === 2) kind === 'i' ? dv.setInt16(o, v, little) : dv.setUint16(o, v, little);
-    else if (size === 4) kind === 'i' ? dv.setInt32(o, v, little) : dv.setUint32(o, v, little);
-    else kind === 'i' ? dv.setBigInt64(o, BigInt(v), little) : dv.setBigUint64(o, BigInt(v), little);
-  });
-  return out;
-}
-
-/** float16 bits of small exactly representable values (enough for the test values). */
-function toHalf(v: number): number {
-  if (v === 0) return Object.is(v, -0) ? 0x8000 : 0;
-  const sign = v < 0 ? 0x8000 : 0;
-  const a = Math.abs(v);
-  const e = Math.floor(Math.log2(a));
-  const frac = Math.round((a / 2 ** e - 1) * 1024);
-  return sign | ((e + 15) << 10) | frac;
-}
+import { header, npyBytes, raw, type Kind } from './helpers/npy-bytes.js';
 
 const expectInputError = (fn: () => unknown, ...patterns: RegExp[]) => {
   let err: unknown;
@@ -162,6 +111,75 @@ describe('parseNpy: dtypes × byte orders × memory orders', () => {
     const arr = readNpyFile(fileURLToPath(new URL('../../shared/fixtures/espm-toy/shape_2d.npy', import.meta.url)));
     expect(arr.dtype).toBe('<i8');
     expect(Array.from(arr.data)).toEqual([100, 100]);
+  });
+});
+
+describe('readNpyView: the dtype and memory order of the file, without a float64 copy', () => {
+  // The typed array each dtype keeps; float16, (u)int64 and bool have none and become float64.
+  const TYPE: Record<string, string> = {
+    f2: 'Float64Array', f4: 'Float32Array', f8: 'Float64Array', i1: 'Int8Array', i2: 'Int16Array', i4: 'Int32Array',
+    i8: 'Float64Array', u1: 'Uint8Array', u2: 'Uint16Array', u4: 'Uint32Array', u8: 'Float64Array', b1: 'Float64Array',
+  };
+  for (const dt of DTYPES) {
+    const orders = dt.size === 1 ? ['|', '<', '>', '='] : ['<', '>', '='];
+    for (const bo of orders) {
+      for (const fortran of [false, true]) {
+        it(`${bo}${dt.code} ${fortran ? 'Fortran' : 'C'} order`, () => {
+          const stored = fortran ? F23.map((v) => dt.values[v - 1]!) : C23.map((v) => dt.values[v - 1]!);
+          const bytes = npyBytes(header(`${bo}${dt.code}`, [2, 3], fortran), raw(stored, dt.kind, dt.size, bo !== '>'));
+          const before = bytes.slice();
+          const v = readNpyView(bytes, 'x.npy');
+          expect(v.values.constructor.name).toBe(TYPE[dt.code]);
+          expect(v.shape).toEqual([2, 3]);
+          expect(v.strides).toEqual(fortran ? [1, 2] : [3, 1]);
+          expect(v.fortranOrder).toBe(fortran);
+          // Element (i, j) through the strides is the C-order value parseNpy gives.
+          const want = parseNpy(bytes, 'x.npy').data;
+          for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) expect(v.values[i * v.strides[0]! + j * v.strides[1]!]).toBe(want[i * 3 + j]);
+          // A byte-swapped read works on a copy: the caller's bytes are untouched.
+          expect(bytes).toEqual(before);
+        });
+      }
+    }
+  }
+
+  it('is a view over the bytes when they are in the host order and aligned, a copy otherwise', () => {
+    const file = npyBytes(header('<u2', [6]), raw(C23, 'u', 2, true));
+    const view = readNpyView(file);
+    expect(view.values.buffer).toBe(file.buffer);
+    expect(Array.from(view.values)).toEqual(C23);
+    // The same file one byte into a larger buffer: its data is misaligned for a Uint16Array.
+    const shifted = new Uint8Array(file.length + 1);
+    shifted.set(file, 1);
+    const copy = readNpyView(shifted.subarray(1));
+    expect(copy.values.buffer).not.toBe(shifted.buffer);
+    expect(Array.from(copy.values)).toEqual(C23);
+    expect(readNpyView(npyBytes(header('>u2', [6]), raw(C23, 'u', 2, false))).values).toBeInstanceOf(Uint16Array);
+  });
+
+  it('gives 3-D Fortran strides (first axis fastest)', () => {
+    const stored: number[] = [];
+    for (let l = 0; l < 4; l++) for (let j = 0; j < 3; j++) for (let i = 0; i < 2; i++) stored.push(100 * i + 10 * j + l);
+    const v = readNpyView(npyBytes(header('<f4', [2, 3, 4], true), raw(stored, 'f', 4, true)));
+    expect(v.strides).toEqual([1, 2, 6]);
+    expect(v.values[1 * 1 + 2 * 2 + 3 * 6]).toBe(123);
+    expect(readNpyView(npyBytes(header('<f4', [2, 3, 4]), raw(stored, 'f', 4, true))).strides).toEqual([12, 4, 1]);
+  });
+
+  it("parseNpy's data is the caller's own copy even where readNpyView would be a view", () => {
+    const file = npyBytes(header('<f8', [6]), raw(C23, 'f', 8, true));
+    const arr = parseNpy(file);
+    expect(arr.data.buffer).not.toBe(file.buffer);
+    expect(Array.from(arr.data)).toEqual(C23);
+  });
+
+  it('fails like parseNpy on bad input', () => {
+    const good = npyBytes(header('<f8', [2, 3]), raw(C23, 'f', 8, true));
+    expectInputError(() => readNpyView(good.subarray(0, good.length - 8), 'cut.npy'), /^cut\.npy: truncated/, /needs 48 data bytes/);
+    expectInputError(() => readNpyView(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]), 'x.npy'), /not a \.npy file/);
+    const big = npyBytes(header('<i8', [1]), raw([0], 'i', 8, true));
+    new DataView(big.buffer).setBigInt64(big.length - 8, 2n ** 60n, true);
+    expectInputError(() => readNpyView(big, 'big.npy'), /element 0 .* beyond ±2\^53/);
   });
 });
 

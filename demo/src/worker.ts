@@ -9,10 +9,11 @@ import { compareToTruth } from '../../src/metrics.js';
 import type { SmoothNMFOptions } from '../../src/options.js';
 import { makeSyntheticDataset } from '../../src/synth.js';
 import type { ImageShape, Matrix, Matrix64 } from '../../src/types.js';
-import { parseNpy } from '../../src/io/npy.js';
+import { hasNpyMagic, parseNpy } from '../../src/io/npy.js';
 import type { AuxInfo, DatasetInfo, FromWorker, LoadSpec, ResultData, ToWorker } from './protocol.js';
 import { candidateKs, type Mode, type Params } from './state.js';
 import { MAX_FILE_BYTES, sizeLimitMessage } from './limits.js';
+import { npyImage, npyMatrix, npyOverview } from './npy-image.js';
 
 type ModesModule = typeof import('../../src/modes/index.js');
 
@@ -63,43 +64,6 @@ async function bytesOf(file: File): Promise<Uint8Array> {
   return new Uint8Array(await file.arrayBuffer());
 }
 
-/** A 2-D .npy is ESPM's X, channels × pixels; the image shape comes from the page (or a square). */
-function matrixNpy(bytes: Uint8Array, name: string, shape?: { rows: number; cols: number }): Dataset | undefined {
-  const arr = parseNpy(bytes, name);
-  if (arr.shape.length !== 2) return undefined;
-  const [n, p] = arr.shape as [number, number];
-  let img = shape;
-  if (!img) {
-    const s = Math.round(Math.sqrt(p));
-    if (s * s !== p) {
-      throw new Error(
-        `${name}: a 2-D .npy is read as channels × pixels (${n} × ${p}); ${p} pixels is not a square image, ` +
-          'so type the image shape (rows × cols) in the "image shape" field and load the file again.',
-      );
-    }
-    img = { rows: s, cols: s };
-  }
-  if (img.rows * img.cols !== p) {
-    throw new Error(`${name}: the image shape ${img.rows} × ${img.cols} = ${img.rows * img.cols} pixels does not match the file's ${p} pixels (columns of channels × pixels).`);
-  }
-  const axis = (nm: string, size: number, navigate: boolean) => ({ name: nm, size, offset: 0, scale: 1, units: '', navigate });
-  return {
-    X: { rows: n, cols: p, data: arr.data },
-    shape: img,
-    info: {
-      source: name,
-      format: `npy ${arr.dtype} (2-D channels × pixels)`,
-      rows: img.rows,
-      cols: img.cols,
-      channels: n,
-      signalAxis: axis('channel', n, false),
-      navigationAxes: [axis('y', img.rows, true), axis('x', img.cols, true)],
-      fileBytes: bytes.length,
-      isExample: false,
-    },
-  };
-}
-
 async function loadFiles(spec: Extract<LoadSpec, { kind: 'files' }>): Promise<Dataset> {
   const files = spec.files;
   if (files.length === 0) throw new Error('no file was given');
@@ -112,17 +76,14 @@ async function loadFiles(spec: Extract<LoadSpec, { kind: 'files' }>): Promise<Da
     throw new Error(`${rpl.name} is a Lispix ripple header: drop it together with its .raw binary (select both files).`);
   }
   const main = rpl ?? files[0]!;
+  const head = new Uint8Array(await main.slice(0, 4096).arrayBuffer());
+  if (!rpl && hasNpyMagic(head)) return loadNpy(main, spec);
   // The readers (tiff, the HDF5 glue; h5wasm itself loads on the first HDF5 file) are a lazy chunk.
   const readers = await import('../../src/io/readers/index.js');
   // HDF5 (.hspy, .emd) is read in place through a WORKERFS mount: no copy of the file in memory,
   // so the byte limit does not apply to the file, only to the cube that is read from it.
-  const head = new Uint8Array(await main.slice(0, 4096).arrayBuffer());
   const inPlace = readers.sniffFormat(head, main.name) === 'hdf5';
   const bytes = inPlace ? head : await bytesOf(main);
-  if (ext(main.name) === 'npy' && bytes[0] === 0x93) {
-    const d = matrixNpy(bytes, main.name, spec.shape);
-    if (d) return d;
-  }
   const cube = inPlace
     ? await readers.readCubeFromFile(main)
     : await readers.readCube(bytes, main.name, raw ? { raw: await bytesOf(raw), rawName: raw.name } : {});
@@ -151,6 +112,41 @@ async function loadFiles(spec: Extract<LoadSpec, { kind: 'files' }>): Promise<Da
       navigationAxes: cube.navigationAxes,
       fileBytes: main.size + (raw?.size ?? 0),
       ...(cube.title ? { title: cube.title } : {}),
+      isExample: false,
+    },
+  };
+}
+
+/**
+ * A .npy, read in place: the overview is one pass over the file's own values (no float64 copy,
+ * no readers chunk to load), and X is gathered from them when the first fit asks for it.
+ */
+async function loadNpy(file: File, spec: Extract<LoadSpec, { kind: 'files' }>): Promise<Dataset> {
+  const img = npyImage(await bytesOf(file), file.name, spec.shape);
+  if (img.values.byteLength > MAX_FILE_BYTES) throw new Error(sizeLimitMessage(`${file.name} (its values as float64)`, img.values.byteLength));
+  const slice = img.slices !== undefined ? Math.min(Math.max(0, spec.slice ?? 0), img.slices - 1) : undefined;
+  let source: typeof img | undefined = img;
+  let X: Matrix | undefined;
+  return {
+    get X() {
+      if (!X) {
+        X = npyMatrix(source!, slice);
+        source = undefined; // X holds what the fits need; the file's bytes can go.
+      }
+      return X;
+    },
+    shape: { rows: img.rows, cols: img.cols },
+    overview: npyOverview(img, slice),
+    info: {
+      source: file.name,
+      format: img.format,
+      rows: img.rows,
+      cols: img.cols,
+      channels: img.channels,
+      ...(img.slices !== undefined ? { slices: img.slices, slice } : {}),
+      signalAxis: img.signalAxis,
+      navigationAxes: img.navigationAxes,
+      fileBytes: file.size,
       isExample: false,
     },
   };

@@ -8,7 +8,9 @@
  *   spaces and ended by '\n' (latin1 for 1.0/2.0, utf8 for 3.0), then the raw data.
  *
  * Reading decisions:
- * - Every numeric dtype is returned as float64 (`data`), the original dtype is kept in `dtype`.
+ * - `parseNpy` returns every numeric dtype as float64 (`data`), the original dtype kept in `dtype`.
+ *   `readNpyView` keeps the file's own dtype where JavaScript has a typed array for it, without a
+ *   copy where it can: for callers that must not pay for a float64 copy of a large file up front.
  * - Supported: float16/32/64, int8–int64, uint8–uint64, bool; byte orders '<', '>', '|' (1-byte
  *   types only) and '=' (native: taken as little endian, what every numpy platform in use writes).
  * - int64/uint64 values are converted exactly; a value beyond ±2^53 (not exactly representable
@@ -31,6 +33,28 @@ export interface NpyArray {
   readonly version: string;
 }
 
+/** The typed arrays `readNpyView` returns: the file's dtype, or float64 where JavaScript has none. */
+export type NpyValues = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
+
+/** A .npy array with its values in the file's order and (where JavaScript has it) its dtype. */
+export interface NpyView {
+  /** Dimensions as the header states them. */
+  readonly shape: number[];
+  /** The dtype as the file spelled it, e.g. '<f8', '>i2', '|b1'. */
+  readonly dtype: string;
+  /**
+   * The values in the file's memory order (see `strides`). float32/64 and (u)int8/16/32 keep
+   * their type (byte-swapped when the file's byte order is not the host's); float16, (u)int64 and
+   * bool are converted to float64. A view over the caller's bytes when the data is in the host's
+   * byte order and aligned, else a copy.
+   */
+  readonly values: NpyValues;
+  /** Element strides per axis: element (i₀, i₁, …) is `values[Σ i_d · strides[d]]`. */
+  readonly strides: number[];
+  readonly fortranOrder: boolean;
+  readonly version: string;
+}
+
 /** What `encodeNpy` writes. */
 export interface NpyWritable {
   readonly shape: readonly number[];
@@ -48,6 +72,11 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const SUPPORTED =
   'float16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32, uint64 and bool ' +
   "(any byte order), e.g. '<f8'";
+
+/** Whether `bytes` (a file's first bytes suffice) start with the .npy magic "\x93NUMPY". */
+export function hasNpyMagic(bytes: Uint8Array): boolean {
+  return bytes.length >= MAGIC.length && MAGIC.every((b, i) => bytes[i] === b);
+}
 
 const fail = (name: string, message: string): never => {
   throw new WebnmfError('input', `${name}: ${message}`);
@@ -212,8 +241,7 @@ function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-type NumericView = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
-const FAST_VIEWS: Record<string, new (buf: ArrayBuffer) => NumericView> = {
+const NATIVE: Record<string, new (buf: ArrayBuffer, byteOffset?: number, length?: number) => NpyValues> = {
   f4: Float32Array,
   f8: Float64Array,
   i1: Int8Array,
@@ -224,18 +252,39 @@ const FAST_VIEWS: Record<string, new (buf: ArrayBuffer) => NumericView> = {
   u4: Uint32Array,
 };
 
+/**
+ * The values as a typed array of their own dtype, when JavaScript has one (else undefined): a
+ * view over `bytes` when the data is in the host's byte order and aligned, else a fresh copy
+ * (byte-swapped when the orders differ).
+ */
+function nativeValues(bytes: Uint8Array, offset: number, count: number, dt: Dtype): NpyValues | undefined {
+  const ctor = NATIVE[`${dt.kind}${dt.size}`];
+  if (!ctor) return undefined;
+  const start = bytes.byteOffset + offset;
+  const swap = dt.size > 1 && dt.little !== HOST_LITTLE;
+  if (!swap && start % dt.size === 0) return new ctor(bytes.buffer as ArrayBuffer, start, count);
+  // A fresh copy (a Node Buffer's slice() would be a view, possibly misaligned).
+  const copy = new Uint8Array(count * dt.size);
+  copy.set(bytes.subarray(offset, offset + count * dt.size));
+  if (swap) swapBytes(copy, dt.size);
+  return new ctor(copy.buffer);
+}
+
+/** Reverses the bytes of every `size`-byte element, in place. */
+function swapBytes(b: Uint8Array, size: number): void {
+  for (let o = 0; o < b.length; o += size) {
+    for (let i = 0, j = size - 1; i < j; i++, j--) {
+      const t = b[o + i]!;
+      b[o + i] = b[o + j]!;
+      b[o + j] = t;
+    }
+  }
+}
+
+/** Decodes any supported dtype to float64 through a DataView (the dtypes JavaScript has no array for). */
 function decodeValues(bytes: Uint8Array, offset: number, count: number, dt: Dtype, name: string): Float64Array {
   const out = new Float64Array(count);
   const nbytes = count * dt.size;
-  // Fast path: the host's byte order, through a typed array over an aligned copy.
-  const ctor = FAST_VIEWS[`${dt.kind}${dt.size}`];
-  if (ctor && dt.little === HOST_LITTLE) {
-    // A fresh copy (a Node Buffer's slice() would be a view, possibly misaligned).
-    const copy = new Uint8Array(nbytes);
-    copy.set(bytes.subarray(offset, offset + nbytes));
-    out.set(new ctor(copy.buffer));
-    return out;
-  }
   const dv = new DataView(bytes.buffer, bytes.byteOffset + offset, nbytes);
   const le = dt.little;
   const TWO32 = 4294967296;
@@ -276,6 +325,18 @@ function decodeValues(bytes: Uint8Array, offset: number, count: number, dt: Dtyp
   return out;
 }
 
+/** Element strides of `shape` stored in C order (last axis fastest) or Fortran order (first fastest). */
+function stridesOf(shape: readonly number[], fortran: boolean): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let k = 0; k < shape.length; k++) {
+    const d = fortran ? k : shape.length - 1 - k;
+    strides[d] = s;
+    s *= shape[d]!;
+  }
+  return strides;
+}
+
 /** Reorders Fortran-order data of `shape` into C order. */
 function fortranToC(src: Float64Array, shape: readonly number[]): Float64Array {
   const nd = shape.length;
@@ -306,11 +367,19 @@ function fortranToC(src: Float64Array, shape: readonly number[]): Float64Array {
 
 const fmtShape = (shape: readonly number[]) => `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
 
-/**
- * Parses the bytes of a `.npy` file. `name` (a file name) starts every error message.
- * Throws WebnmfError('input') for anything that is not a complete, supported .npy array.
- */
-export function parseNpy(bytes: Uint8Array, name = 'input'): NpyArray {
+/** A validated header: where the data starts and what it holds. */
+interface NpyHeader {
+  shape: number[];
+  descr: string;
+  dt: Dtype;
+  fortran: boolean;
+  version: string;
+  dataStart: number;
+  count: number;
+}
+
+/** Reads and checks the header, and that the data that follows is exactly what it describes. */
+function readHeader(bytes: Uint8Array, name: string): NpyHeader {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
     return fail(
       name,
@@ -372,9 +441,32 @@ export function parseNpy(bytes: Uint8Array, name = 'input'): NpyArray {
         'data; save the array again with numpy.save.',
     );
   }
-  let data = decodeValues(bytes, dataStart, count, dt, name);
-  if (fortran) data = fortranToC(data, shape);
-  return { shape: [...shape], dtype: dict['descr'] as string, data, fortranOrder: fortran, version: `${major}.${minor}` };
+  return { shape: [...shape], descr: dict['descr'] as string, dt, fortran, version: `${major}.${minor}`, dataStart, count };
+}
+
+/**
+ * Parses the bytes of a `.npy` file. `name` (a file name) starts every error message.
+ * Throws WebnmfError('input') for anything that is not a complete, supported .npy array.
+ */
+export function parseNpy(bytes: Uint8Array, name = 'input'): NpyArray {
+  const h = readHeader(bytes, name);
+  const native = nativeValues(bytes, h.dataStart, h.count, h.dt);
+  // `data` is always the caller's own copy, never a view over `bytes`.
+  let data = native ? new Float64Array(native) : decodeValues(bytes, h.dataStart, h.count, h.dt, name);
+  if (h.fortran) data = fortranToC(data, h.shape);
+  return { shape: h.shape, dtype: h.descr, data, fortranOrder: h.fortran, version: h.version };
+}
+
+/**
+ * Parses the bytes of a `.npy` file like `parseNpy`, but keeps the values in the file's memory
+ * order and, where JavaScript has a typed array for it, in the file's dtype, as a view over
+ * `bytes` when it can (see `NpyView.values`): no float64 copy of the whole array. Same errors as
+ * `parseNpy`.
+ */
+export function readNpyView(bytes: Uint8Array, name = 'input'): NpyView {
+  const h = readHeader(bytes, name);
+  const values = nativeValues(bytes, h.dataStart, h.count, h.dt) ?? decodeValues(bytes, h.dataStart, h.count, h.dt, name);
+  return { shape: h.shape, dtype: h.descr, values, strides: stridesOf(h.shape, h.fortran), fortranOrder: h.fortran, version: h.version };
 }
 
 /**

@@ -12,7 +12,7 @@
  * | Lispix ripple | .rpl + .raw | extension (text header; needs the .raw as `options.raw`) |
  */
 import { WebnmfError } from '../../errors.js';
-import { parseNpy } from '../npy.js';
+import { hasNpyMagic, parseNpy } from '../npy.js';
 import { asBytes, baseName, checkCube, extensionOf, indexAxis, type Bytes, type Cube } from './cube.js';
 import { readEmdFromH5, isVelox, type EmdReadOptions } from './emd.js';
 import { canMountFiles, hdf5SignatureOffset, keysOf, withH5Bytes, withH5File, type H5File } from './h5.js';
@@ -45,7 +45,7 @@ export type CubeFormat = 'npy' | 'hdf5' | 'tiff' | 'rpl' | 'unknown';
 /** The format the bytes (or, failing that, the name) indicate. */
 export function sniffFormat(bytes: Uint8Array, fileName: string): CubeFormat {
   const b = bytes;
-  if (b.length >= 6 && b[0] === 0x93 && b[1] === 0x4e && b[2] === 0x55 && b[3] === 0x4d && b[4] === 0x50 && b[5] === 0x59) return 'npy';
+  if (hasNpyMagic(b)) return 'npy';
   if (hdf5SignatureOffset(b) >= 0) return 'hdf5';
   if (b.length >= 4 && ((b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a && b[3] === 0) || (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 0x2a))) return 'tiff';
   const ext = extensionOf(fileName);
