@@ -348,7 +348,7 @@ test('exports-and-preset', async () => {
   const tif = (await download('export-maps-tiff')).bytes;
   assert(tif[0] === 0x49 && tif[2] === 42 && tif.length > 3 * 64 * 64 * 4, 'maps.tif is not a TIFF stack');
   const { readTiffStack } = await load('src/io/readers/tiff.ts');
-  const back = readTiffStack(tif, 'maps.tif');
+  const back = await readTiffStack(tif, 'maps.tif');
   assert(back.rows === 64 && back.cols === 64 && back.channels === 3, `maps.tif reads back as ${back.rows} × ${back.cols} × ${back.channels}`);
   const zip = (await download('export-maps-png')).bytes;
   assert(zip[0] === 0x50 && zip[1] === 0x4b, 'PNG export is not a zip');
