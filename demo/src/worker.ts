@@ -78,11 +78,12 @@ async function loadFiles(spec: Extract<LoadSpec, { kind: 'files' }>): Promise<Da
   const main = rpl ?? files[0]!;
   const head = new Uint8Array(await main.slice(0, 4096).arrayBuffer());
   if (!rpl && hasNpyMagic(head)) return loadNpy(main, spec);
-  // The readers (tiff, the HDF5 glue; h5wasm itself loads on the first HDF5 file) are a lazy chunk.
+  // The readers (geotiff, the HDF5 glue; h5wasm itself loads on the first HDF5 file) are a lazy chunk.
   const readers = await import('../../src/io/readers/index.js');
-  // HDF5 (.hspy, .emd) is read in place through a WORKERFS mount: no copy of the file in memory,
-  // so the byte limit does not apply to the file, only to the cube that is read from it.
-  const inPlace = readers.sniffFormat(head, main.name) === 'hdf5';
+  // HDF5 (.hspy, .emd) is read in place through a WORKERFS mount, TIFF stacks page by page: no
+  // copy of the file in memory, so the byte limit does not apply to the file, only to the cube
+  // that is read from it.
+  const inPlace = readers.readsInPlace(head, main.name);
   const bytes = inPlace ? head : await bytesOf(main);
   const cube = inPlace
     ? await readers.readCubeFromFile(main)

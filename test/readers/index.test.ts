@@ -2,7 +2,7 @@ import { unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { WebnmfError } from '../../src/errors.js';
 import { encodeNpy } from '../../src/io/npy.js';
-import { readCube, readCubeFromFile, sniffFormat } from '../../src/io/readers/index.js';
+import { readCube, readCubeFromFile, readsInPlace, sniffFormat } from '../../src/io/readers/index.js';
 import { readCubeFile } from '../../src/io/readers/node.js';
 import { cubePages, encodeTiff } from './make-tiff.js';
 import { fixtureBytes, fixturePath } from './fixtures.js';
@@ -79,5 +79,20 @@ describe('readCubeFromFile (browser File objects)', () => {
     const fromBytes = await readCube(bytes, 'si.emd');
     expect([fromFile.rows, fromFile.cols, fromFile.channels]).toEqual([16, 16, 4096]);
     expect(Array.from(fromFile.data)).toEqual(Array.from(fromBytes.data));
+  });
+
+  it('reads a TIFF stack page by page: never the whole file, and the same cube as readCube', async () => {
+    class SlicedOnly extends File {
+      override arrayBuffer(): Promise<ArrayBuffer> {
+        throw new Error('the whole file was read');
+      }
+    }
+    const bytes = encodeTiff(cubePages(Array.from({ length: 24 }, (_, i) => i), 2, 3, 4), { bits: 16, compression: 'lzw' });
+    const fromFile = await readCubeFromFile(new SlicedOnly([bytes], 'stack.tif'));
+    const fromBytes = await readCube(bytes, 'stack.tif');
+    expect(fromFile).toEqual(fromBytes);
+    expect(readsInPlace(bytes.subarray(0, 4096), 'stack.tif')).toBe(true);
+    // Outside a worker there is no WORKERFS: HDF5 is read as bytes.
+    expect(readsInPlace(fixtureBytes('hspy/example1_v1.2.hdf5').subarray(0, 4096), 'x.hspy')).toBe(false);
   });
 });

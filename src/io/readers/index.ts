@@ -18,14 +18,14 @@ import { readEmdFromH5, isVelox, type EmdReadOptions } from './emd.js';
 import { canMountFiles, hdf5SignatureOffset, keysOf, withH5Bytes, withH5File, type H5File } from './h5.js';
 import { isHspy, readHspyFromH5, type HspyReadOptions } from './hspy.js';
 import { readRpl, rplRawName } from './rpl.js';
-import { readTiffStack, type TiffReadOptions } from './tiff.js';
+import { readTiffStack, readTiffStackFromBlob, type TiffReadOptions } from './tiff.js';
 
 export type { Axis, Cube, CubeToMatrixOptions } from './cube.js';
 export { cubeToMatrix, checkCube, shapeString } from './cube.js';
 export { readRpl, parseRplHeader, rplRawName } from './rpl.js';
 export { readHspy, readHspyFromH5, describeHspy } from './hspy.js';
 export { readEmd, readEmdFromH5, describeEmd, type EmdContents } from './emd.js';
-export { readTiffStack, parseImageJDescription } from './tiff.js';
+export { readTiffStack, readTiffStackFromBlob, parseImageJDescription } from './tiff.js';
 export { withH5Bytes, withH5File, withH5Path } from './h5.js';
 export type { HspyReadOptions, EmdReadOptions, TiffReadOptions };
 
@@ -118,16 +118,23 @@ function hdf5Cube(f: H5File, name: string, options: ReadCubeOptions): Cube {
 }
 
 /**
- * Reads a browser File. In a Web Worker, HDF5 files (.hspy, .emd) are read in place through a
- * WORKERFS mount, without a copy of the file in memory; everything else is read as bytes.
+ * Reads a browser File without a copy of the whole file in memory where the format allows:
+ * TIFF stacks page by page (range reads through File.slice, anywhere), and in a Web Worker HDF5
+ * files (.hspy, .emd) in place through a WORKERFS mount. Everything else is read as bytes.
  */
 export async function readCubeFromFile(file: File, options: ReadCubeOptions = {}): Promise<Cube> {
   const name = baseName(file.name);
-  if (canMountFiles()) {
-    const head = new Uint8Array(await file.slice(0, 4096).arrayBuffer());
-    if (sniffFormat(head, name) === 'hdf5') return withH5File(file, (f) => hdf5Cube(f, name, options));
-  }
+  const head = new Uint8Array(await file.slice(0, 4096).arrayBuffer());
+  const format = sniffFormat(head, name);
+  if (format === 'tiff') return readTiffStackFromBlob(file, name, options);
+  if (format === 'hdf5' && canMountFiles()) return withH5File(file, (f) => hdf5Cube(f, name, options));
   return readCube(new Uint8Array(await file.arrayBuffer()), file.name, options);
+}
+
+/** Whether readCubeFromFile reads this file (its first 4 KiB given) without a full copy in memory. */
+export function readsInPlace(head: Uint8Array, fileName: string): boolean {
+  const format = sniffFormat(head, baseName(fileName));
+  return format === 'tiff' || (format === 'hdf5' && canMountFiles());
 }
 
 /** A .npy array as a cube: 3-D rows × cols × channels, 4-D slices × rows × cols × channels, 1-D one spectrum. */
