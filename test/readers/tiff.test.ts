@@ -120,6 +120,19 @@ describe('TIFF stacks page by page from a Blob', () => {
     expect(blob.reads).toBeGreaterThanOrEqual(n);
   });
 
+  it('checkCubeBytes sees the cube size before any page is decoded, and can refuse the file', async () => {
+    const [r, c, n] = [64, 64, 20];
+    const bytes = encodeTiff(cubePages(ramp(r * c * n, (i) => i), r, c, n), { bits: 16 });
+    const blob = new RangeCountingBlob([bytes]);
+    const tooBig = (size: number) => {
+      throw new Error(`refused: ${size} bytes`);
+    };
+    await expect(readTiffStackFromBlob(blob, 'big.tif', { checkCubeBytes: tooBig })).rejects.toThrowError(`refused: ${r * c * n * 4} bytes`);
+    expect(blob.largestRead).toBeLessThan(r * c * 2); // IFD reads only, no page's strip
+    const f64 = encodeTiff(cubePages(ramp(r * c * n, (i) => i), r, c, n), { bits: 64 });
+    await expect(readTiffStack(f64, 'f64.tif', { checkCubeBytes: tooBig })).rejects.toThrowError(`refused: ${r * c * n * 8} bytes`);
+  });
+
   it('calibrates x and y from ImageJ units and XResolution', async () => {
     const description = 'ImageJ=1.54f\nimages=5\nunit=micron\n';
     const bytes = encodeTiff(cubePages(ramp(60, (i) => i), rows, cols, channels), { bits: 16, description, xResolution: 4 });

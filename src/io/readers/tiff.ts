@@ -25,6 +25,13 @@ import { asBytes, checkCube, indexAxis, type Axis, type Bytes, type Cube } from 
 export interface TiffReadOptions {
   /** Number of z (or time) slices: pages = slices × channels. Overrides ImageJ metadata. */
   slices?: number;
+  /**
+   * Called with the cube's size in bytes once the pages are known and before the cube is
+   * allocated or any page decoded; throw to refuse a file too large to hold (the browser app's
+   * limit), so the refusal comes quickly and clearly instead of as a failed allocation.
+   * Only the TIFF reader calls it (through readCube too); the other readers ignore it.
+   */
+  checkCubeBytes?: (bytes: number) => void;
 }
 
 const fail = (name: string, message: string): never => {
@@ -115,6 +122,7 @@ async function readStack(read: ReadRange, name: string, options: TiffReadOptions
   const slices = sliceCount(n, ij, options, name);
   const channels = n / slices;
   const exact32 = pages.every((p) => p.bitsPerSample <= 16 || (p.bitsPerSample === 32 && p.sampleFormat === 3));
+  options.checkCubeBytes?.(n * rows * cols * (exact32 ? 4 : 8));
   const data = exact32 ? new Float32Array(n * rows * cols) : new Float64Array(n * rows * cols);
   for (let page = 0; page < n; page++) {
     const src = await decoding(name, () => pages[page]!.image.readRasters({ interleave: true }));
