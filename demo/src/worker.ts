@@ -85,10 +85,13 @@ async function loadFiles(spec: Extract<LoadSpec, { kind: 'files' }>): Promise<Da
   // that is read from it.
   const inPlace = readers.readsInPlace(head, main.name);
   const bytes = inPlace ? head : await bytesOf(main);
+  const cubeLimit = (size: number) => {
+    if (size > MAX_FILE_BYTES) throw new Error(sizeLimitMessage(`${main.name} (its cube)`, size));
+  };
   const cube = inPlace
-    ? await readers.readCubeFromFile(main)
+    ? await readers.readCubeFromFile(main, { checkCubeBytes: cubeLimit }) // TIFF: refused before the cube is allocated
     : await readers.readCube(bytes, main.name, raw ? { raw: await bytesOf(raw), rawName: raw.name } : {});
-  if (cube.data.byteLength > MAX_FILE_BYTES) throw new Error(sizeLimitMessage(`${main.name} (its cube)`, cube.data.byteLength));
+  cubeLimit(cube.data.byteLength);
   let slice: number | undefined;
   if ((cube.slices ?? 1) > 1) slice = Math.min(Math.max(0, spec.slice ?? 0), cube.slices! - 1);
   const shape = { rows: cube.rows, cols: cube.cols };

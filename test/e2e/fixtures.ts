@@ -112,6 +112,10 @@ export async function writeFixtures(dir: string, sharedDir: string): Promise<Rec
   out.truncated = { files: ['truncated.hspy'], error: /truncated\.hspy/ };
   put('garbage.npy', Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251));
   out.garbage = { files: ['garbage.npy'], error: /garbage\.npy/ };
+  // A TIFF whose page claims 32768 × 32768 pixels (a 4 GiB float32 cube) in a file of a few
+  // hundred bytes: the app must refuse it with the size limit before allocating or decoding.
+  put('huge.tif', claimPageSize(encodeTiff([{ width: 1, height: 1, data: [0] }], { bits: 8 }), 32768, 32768));
+  out.hugeTiff = { files: ['huge.tif'], error: /huge\.tif \(its cube\) is 4\.00 GiB; the browser app reads files up to 1\.00 GiB/ };
 
   // Spectra for seeded NMF / fixed-spectra NNLS: the true spectra of the example, channels × k.
   const ex = exampleDataset();
@@ -156,4 +160,17 @@ export function writeBigNpy(path: string, rows: number, cols: number, channels: 
   bytes.set(new Uint8Array(body.buffer), head.length);
   writeFileSync(path, bytes);
   return bytes.length;
+}
+
+/** Rewrites the first page's ImageWidth and ImageLength (LONG entries) of a little-endian TIFF. */
+function claimPageSize(tiff: Uint8Array<ArrayBuffer>, width: number, height: number): Uint8Array<ArrayBuffer> {
+  const dv = new DataView(tiff.buffer, tiff.byteOffset, tiff.byteLength);
+  const ifd = dv.getUint32(4, true);
+  for (let i = 0; i < dv.getUint16(ifd, true); i++) {
+    const at = ifd + 2 + i * 12;
+    const tag = dv.getUint16(at, true);
+    if (tag === 256) dv.setUint32(at + 8, width, true);
+    if (tag === 257) dv.setUint32(at + 8, height, true);
+  }
+  return tiff;
 }

@@ -321,7 +321,7 @@ test('formats', async () => {
 });
 
 test('corrupt', async () => {
-  for (const key of ['truncated', 'garbage']) {
+  for (const key of ['truncated', 'garbage', 'hugeTiff']) {
     await loadData(fixtures[key].files);
     const err = await errorNotice();
     assert(fixtures[key].error.test(err), `${key}: expected a clear error, got '${err}'`);
