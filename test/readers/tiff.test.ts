@@ -144,10 +144,17 @@ describe('TIFF stacks page by page from a Blob', () => {
     expect(cube.metadata).toMatchObject({ format: 'tiff', pages: 5, bitsPerSample: 16, sampleFormat: 1, imagej: { unit: 'micron' } });
   });
 
-  it('refuses RGB pages, 32-bit integer pages and truncated files with the same messages from a Blob as from bytes', async () => {
+  it('refuses RGB pages, 32-bit integer pages, truncated files and looping page chains with the same messages from a Blob as from bytes', async () => {
     const rgb = encodeTiff([{ width: 2, height: 1, data: [1, 2, 3, 4, 5, 6], samplesPerPixel: 3 }], { bits: 8 });
     const int32 = encodeTiff(cubePages(ramp(60, (i) => i), rows, cols, channels), { bits: 32, sampleFormat: 1 });
     const cut = encodeTiff(cubePages(ramp(60, (i) => i), rows, cols, channels), { bits: 16 }).subarray(0, 30);
+    // Page 2's next-IFD pointer leads back to page 1: a reader that follows it never ends (without
+    // the guard this test hangs rather than fails: the walk never yields to vitest's timer).
+    const loop = encodeTiff(cubePages(ramp(24, (i) => i), 2, 3, 4), { bits: 8 });
+    const dv = new DataView(loop.buffer);
+    const ifdEnd = (at: number) => at + 2 + dv.getUint16(at, true) * 12;
+    const second = dv.getUint32(ifdEnd(dv.getUint32(4, true)), true);
+    dv.setUint32(ifdEnd(second), dv.getUint32(4, true), true);
     for (const read of [
       (b: Uint8Array<ArrayBuffer>, name: string) => readTiffStack(b, name),
       (b: Uint8Array<ArrayBuffer>, name: string) => readTiffStackFromBlob(new Blob([b]), name),
@@ -155,6 +162,7 @@ describe('TIFF stacks page by page from a Blob', () => {
       await expect(read(rgb, 'rgb.tif')).rejects.toThrowError(/rgb\.tif: page 1 has 3 samples per pixel \(RGB or multi-sample\); webnmf reads greyscale pages/);
       await expect(read(int32, 'int.tif')).rejects.toThrowError(/int\.tif: page 1 holds 32-bit integers, which the TIFF decoder does not read; save as 16-bit or float32/);
       await expect(read(cut, 'cut.tif')).rejects.toThrowError(/cut\.tif: the TIFF could not be decoded/);
+      await expect(read(loop, 'loop.tif')).rejects.toThrowError(/loop\.tif: the TIFF could not be decoded \(page 2 points back to an earlier page/);
     }
   });
 });

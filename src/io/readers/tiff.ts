@@ -150,11 +150,17 @@ async function readStack(read: ReadRange, name: string, options: TiffReadOptions
 /** The full-resolution pages (IFDs only, no pixels) and the first page's description and resolution. */
 async function listPages(read: ReadRange) {
   const tiff = await GeoTIFF.fromSource(rangeSource(read) as unknown as Parameters<typeof GeoTIFF.fromSource>[0]);
-  const count = await tiff.getImageCount();
   const pages: PageInfo[] = [];
-  for (let i = 0; i < count; i++) {
+  // The IFD chain is walked here rather than with getImageCount, which never ends on a corrupt
+  // file whose chain loops back on itself.
+  const seen = new Set([tiff.firstIFDOffset]);
+  for (let i = 0, last = false; !last; i++) {
     const image = await tiff.getImage(i);
     const dir = image.getFileDirectory();
+    const next = dir.nextIFDByteOffset;
+    if (seen.has(next)) throw new Error(`page ${i + 1} points back to an earlier page (a loop in the page chain)`);
+    seen.add(next);
+    last = next === 0;
     const reduced = ((dir.getValue('NewSubfileType') ?? 0) & 1) === 1 || dir.getValue('SubfileType') === 2;
     if (reduced) continue;
     pages.push({
