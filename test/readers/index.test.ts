@@ -1,4 +1,7 @@
 import { unzipSync } from 'fflate';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WebnmfError } from '../../src/errors.js';
 import { encodeNpy } from '../../src/io/npy.js';
@@ -63,6 +66,22 @@ describe('readCubeFile (Node)', () => {
     expect([a.rows, a.cols, a.channels]).toEqual([2, 3, 4]);
     expect(Array.from(b.data)).toEqual(Array.from(a.data));
     expect(a.metadata?.['rawFile']).toBe('test_ripple_sdim-1_ndim-2_uint16.raw');
+  });
+
+  it('reads a TIFF stack from disk page by page, the same cube as from its bytes', async () => {
+    const bytes = encodeTiff(cubePages(Array.from({ length: 60 }, (_, i) => i * 3), 3, 5, 4), { bits: 16, compression: 'deflate' });
+    const dir = mkdtempSync(join(tmpdir(), 'webnmf-tiff-'));
+    try {
+      const file = join(dir, 'stack.tif');
+      writeFileSync(file, bytes);
+      const fromDisk = await readCubeFile(file);
+      const fromBytes = await readCube(bytes, 'stack.tif');
+      expect([fromDisk.rows, fromDisk.cols, fromDisk.channels]).toEqual([3, 5, 4]);
+      expect(Array.from(fromDisk.data)).toEqual(Array.from(fromBytes.data));
+      expect(fromDisk.source).toBe('stack.tif');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads HDF5 files from disk; a missing file is an input error', async () => {

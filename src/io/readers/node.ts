@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WebnmfError } from '../../errors.js';
 import { readFileBytes } from '../npy-node.js';
-import { readCube, type ReadCubeOptions } from './index.js';
+import { readCube, readTiffStackFromBlob, sniffFormat, type ReadCubeOptions } from './index.js';
 import type { Cube } from './cube.js';
 
 const readBytes = readFileBytes;
@@ -44,5 +44,23 @@ export async function readCubeFile(file: string, options: ReadCubeOptions = {}):
     }
     return readCube(readBytes(rpl), path.basename(rpl), options);
   }
+  // A TIFF stack is read page by page through range reads (no copy of the whole file in memory).
+  if (sniffFormat(head(file), path.basename(file)) === 'tiff') {
+    return readTiffStackFromBlob(await fs.openAsBlob(file), path.basename(file), options);
+  }
   return readCube(readBytes(file), path.basename(file), options);
+}
+
+/** The first 4 KiB of a file (enough to tell its format); the full read reports missing files. */
+function head(file: string): Uint8Array {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const buf = new Uint8Array(4096);
+    return buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0));
+  } catch {
+    return new Uint8Array(0);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
