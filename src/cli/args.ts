@@ -124,9 +124,9 @@ export const AUTO_FLAGS: readonly FlagSpec[] = [
     help: 'λ grid at the binned level (λ_full = b² λ_binned). Default 0,0.1,1,10',
   },
   { name: 'mus', key: 'mus', type: { kind: 'numberList', metavar: 'M[,M...]', min: 0 }, help: 'μ grid (the same at both levels). Default 0,0.1,1' },
-  { name: 'no-refine', key: 'noRefine', type: { kind: 'bool' }, help: 'skip the second batch refining around the best grid point' },
+  { name: 'no-refine', key: 'noRefine', type: { kind: 'bool' }, help: 'skip the second batch refining around the best grid point (log-midpoints to its grid neighbours, never past the grid ends)' },
   { name: 'splits', key: 'splits', type: { kind: 'int', metavar: 'S', min: 1 }, help: 'independent count splits (2 folds each). Default 1' },
-  { name: 'tune-iter', key: 'tuneMaxIter', type: { kind: 'int', metavar: 'N', min: 1 }, help: 'iterations of each tuning candidate (fixed budget, after 50 shared warm-start iterations per fold). Default 100' },
+  { name: 'tune-iter', key: 'tuneMaxIter', type: { kind: 'int', metavar: 'N', min: 1 }, help: 'iterations of each tuning candidate (fixed budget, after shared warm-start iterations per fold: 50 for one k, 100 for several). Default 100 for one k, 300 when choosing k' },
   {
     name: 'epsilon-reg',
     key: 'epsilonReg',

@@ -12,7 +12,7 @@ import { fitSmoothNMF } from '../../src/estimator.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { compareToTruth } from '../../src/metrics.js';
 import { makeSyntheticDataset } from '../../src/synth.js';
-import type { Backend, SolveResult } from '../../src/types.js';
+import type { Backend, Problem, SolveResult } from '../../src/types.js';
 
 const ds = makeSyntheticDataset({ rows: 32, cols: 32, channels: 48, countsPerPixel: 150, seed: 5, gPeaks: 8 });
 const mse = (r: { D: any; H: any }) => compareToTruth({ trueD: ds.trueD, D: r.D, trueH: ds.trueH, H: r.H }).meanMse;
@@ -81,6 +81,33 @@ describe('autoFit', () => {
     await expect(
       autoFit(ds.X, { components: 3, G: ds.G, shape: ds.shape, backend: nanBackend, warmIter: 0, lambdas: [0, 1], mus: [0] }),
     ).rejects.toThrow(/no candidate of the λ × μ grid \(2 × 1, k = 3\) gave a finite held-out score/);
+  });
+
+  test('tuning budget: 100 iterations (warm start 50) for one k, 300 (warm start 100) when choosing k', async () => {
+    const seen: { batch: number[]; single: number[] } = { batch: [], single: [] };
+    const echo = (p: Problem): SolveResult => ({
+      W: p.W0,
+      H: p.H0,
+      losses: [],
+      nIter: p.maxIter,
+      stopReason: 'max_iter',
+      snapshots: new Map(),
+      backendInfo: 'echo',
+    });
+    const fake: Backend = {
+      name: 'cpu',
+      solve: async (p) => (seen.single.push(p.maxIter), echo(p)),
+      solveBatch: async (ps) => (seen.batch.push(...ps.map((p) => p.maxIter)), ps.map(echo)),
+      dispose() {},
+    };
+    const run = async (components: number | number[]) => {
+      seen.batch = [];
+      seen.single = [];
+      await autoFit(ds.X, { components, G: ds.G, shape: ds.shape, backend: fake, lambdas: [0, 1], mus: [0], refine: false, maxIter: 5 });
+      return { batch: [...new Set(seen.batch)], warm: seen.single.slice(0, 2) };
+    };
+    expect(await run(3)).toEqual({ batch: [100], warm: [50, 50] });
+    expect(await run([2, 3])).toEqual({ batch: [300], warm: [100, 100] });
   });
 
   test('an image too small to bin runs at b = 1 and says so', async () => {

@@ -1,6 +1,6 @@
 /** Binning, the bin choice, count splitting and upsampling: fast unit tests on known inputs. */
 import { describe, expect, test } from 'vitest';
-import { binCube, binningRisk, chooseBin, deviancePerPixel, rescaleWeights, thinCounts, upsampleMaps } from '../../src/auto/index.js';
+import { binCube, binningRisk, chooseBin, deviancePerPixel, refineValues, rescaleWeights, thinCounts, upsampleMaps } from '../../src/auto/index.js';
 import { WebnmfError } from '../../src/errors.js';
 import { makeSyntheticDataset } from '../../src/synth.js';
 import type { Matrix64 } from '../../src/types.js';
@@ -143,5 +143,29 @@ describe('upsampleMaps and the rescaling rule', () => {
 
   test('λ_full = b² λ_binned, μ unchanged', () => {
     expect(rescaleWeights(0.5, 0.1, 4)).toEqual({ lambda: 8, mu: 0.1 });
+  });
+});
+
+describe('refineValues', () => {
+  test('log-midpoints to the grid neighbours, never past either end of the grid', () => {
+    const close = (a: number[], b: number[]) => {
+      expect(a).toHaveLength(b.length);
+      a.forEach((v, i) => expect(v).toBeCloseTo(b[i], 12));
+    };
+    close(refineValues(0.1, [0, 0.1, 1, 10]), [0.1 / Math.sqrt(10), 0.1, Math.sqrt(0.1)]);
+    close(refineValues(1, [0, 0.1, 1, 10]), [Math.sqrt(0.1), 1, Math.sqrt(10)]);
+    // The top of the grid: nothing above it (the old rule tried 1·√10 here).
+    close(refineValues(1, [0, 0.1, 1]), [Math.sqrt(0.1), 1]);
+    close(refineValues(10, [1, 10]), [Math.sqrt(10), 10]);
+    // The bottom: the smallest positive value when the grid has no 0 refines only upwards.
+    close(refineValues(1, [1, 4]), [1, 2]);
+    close(refineValues(0, [0, 0.1, 1]), [0, 0.1 / Math.sqrt(10)]);
+    close(refineValues(0, [0]), [0]);
+    // Unsorted grids with duplicates are read as sets.
+    close(refineValues(4, [16, 1, 4, 4]), [2, 4, 8]);
+    for (const grid of [[0, 0.1, 1], [0.5, 2, 8], [3]]) {
+      for (const v of grid) for (const r of refineValues(v, grid)) expect(r >= Math.min(...grid) && r <= Math.max(...grid)).toBe(true);
+    }
+    expect(() => refineValues(2, [0, 1])).toThrow(/not a grid value/);
   });
 });
