@@ -4,7 +4,8 @@
  * setting: b_notebook (default) | a_plain_kl; a third argument B > 1 runs B copies as one batch.
  * Compares with ESPM's iterates when iters = 200. Knobs (env): PACKX=0 (float32 X instead of u16
  * counts), LOSS_EVERY (default 10), PER_SUBMIT (iterations per submit, default 10), PROFILE=1
- * (per-kernel timestamp times in stats.kernelTimes).
+ * (per-kernel timestamp times in stats.kernelTimes), CPT (w_num channels per thread), SEGLEN (w_num pixels
+ * per segment).
  * Wall time is unreliable on a shared machine; the process CPU time is printed too. A cold Mesa
  * shader cache (first run, or MESA_SHADER_CACHE_DISABLE=true) adds several seconds of LLVM compile.
  */
@@ -64,7 +65,7 @@ const problem: Problem = {
 };
 const tLoad = performance.now();
 const cpu0 = process.cpuUsage();
-const backend = await createWebGPUBackend({ packX: process.env.PACKX !== '0', itersPerSubmit: Number(process.env.PER_SUBMIT ?? 10), profileKernels: process.env.PROFILE === '1', trace: (ph, ms) => console.log(`  ${ph}: ${ms.toFixed(0)} ms`) });
+const backend = await createWebGPUBackend({ packX: process.env.PACKX !== '0', itersPerSubmit: Number(process.env.PER_SUBMIT ?? 10), profileKernels: process.env.PROFILE === '1', channelsPerThread: process.env.CPT ? Number(process.env.CPT) : undefined, segLen: process.env.SEGLEN ? Number(process.env.SEGLEN) : undefined, trace: (ph, ms) => console.log(`  ${ph}: ${ms.toFixed(0)} ms`) });
 const tDev = performance.now();
 const res = batch > 1 ? (await backend.solveBatch(Array(batch).fill(problem)))[0] : await backend.solve(problem);
 const tFit = performance.now();
