@@ -41,24 +41,28 @@ const DTYPES: { code: string; kind: Kind; size: number; values: number[] }[] = [
   { code: 'b1', kind: 'b', size: 1, values: [1, 0, 0, 1, 1, 0] },
 ];
 
+/** One case per dtype × byte order × memory order: the 2 × 3 array as a .npy file. */
+const CASES = DTYPES.flatMap((dt) =>
+  (dt.size === 1 ? ['|', '<', '>', '='] : ['<', '>', '=']).flatMap((bo) =>
+    [false, true].map((fortran) => {
+      // values[i] is element i in C order; store them in the file's order.
+      const stored = (fortran ? F23 : C23).map((v) => dt.values[v - 1]!);
+      const bytes = () => npyBytes(header(`${bo}${dt.code}`, [2, 3], fortran), raw(stored, dt.kind, dt.size, bo !== '>'));
+      return { dt, bo, fortran, bytes, label: `${bo}${dt.code} ${fortran ? 'Fortran' : 'C'} order` };
+    }),
+  ),
+);
+
 describe('parseNpy: dtypes × byte orders × memory orders', () => {
-  for (const dt of DTYPES) {
-    const orders = dt.size === 1 ? ['|', '<', '>', '='] : ['<', '>', '='];
-    for (const bo of orders) {
-      for (const fortran of [false, true]) {
-        it(`${bo}${dt.code} ${fortran ? 'Fortran' : 'C'} order`, () => {
-          // values[i] is element i in C order; store them in the file's order.
-          const stored = fortran ? F23.map((v) => dt.values[v - 1]!) : C23.map((v) => dt.values[v - 1]!);
-          const bytes = npyBytes(header(`${bo}${dt.code}`, [2, 3], fortran), raw(stored, dt.kind, dt.size, bo !== '>'));
-          const arr = parseNpy(bytes, 'x.npy');
-          expect(arr.shape).toEqual([2, 3]);
-          expect(arr.dtype).toBe(`${bo}${dt.code}`);
-          expect(arr.fortranOrder).toBe(fortran);
-          const want = dt.kind === 'f' && dt.size === 4 ? dt.values.map(Math.fround) : dt.values;
-          expect(Array.from(arr.data)).toEqual(want);
-        });
-      }
-    }
+  for (const { dt, bo, fortran, bytes, label } of CASES) {
+    it(label, () => {
+      const arr = parseNpy(bytes(), 'x.npy');
+      expect(arr.shape).toEqual([2, 3]);
+      expect(arr.dtype).toBe(`${bo}${dt.code}`);
+      expect(arr.fortranOrder).toBe(fortran);
+      const want = dt.kind === 'f' && dt.size === 4 ? dt.values.map(Math.fround) : dt.values;
+      expect(Array.from(arr.data)).toEqual(want);
+    });
   }
 
   it("accepts numpy's '?' spelling of bool", () => {
@@ -120,27 +124,21 @@ describe('readNpyView: the dtype and memory order of the file, without a float64
     f2: 'Float64Array', f4: 'Float32Array', f8: 'Float64Array', i1: 'Int8Array', i2: 'Int16Array', i4: 'Int32Array',
     i8: 'Float64Array', u1: 'Uint8Array', u2: 'Uint16Array', u4: 'Uint32Array', u8: 'Float64Array', b1: 'Float64Array',
   };
-  for (const dt of DTYPES) {
-    const orders = dt.size === 1 ? ['|', '<', '>', '='] : ['<', '>', '='];
-    for (const bo of orders) {
-      for (const fortran of [false, true]) {
-        it(`${bo}${dt.code} ${fortran ? 'Fortran' : 'C'} order`, () => {
-          const stored = fortran ? F23.map((v) => dt.values[v - 1]!) : C23.map((v) => dt.values[v - 1]!);
-          const bytes = npyBytes(header(`${bo}${dt.code}`, [2, 3], fortran), raw(stored, dt.kind, dt.size, bo !== '>'));
-          const before = bytes.slice();
-          const v = readNpyView(bytes, 'x.npy');
-          expect(v.values.constructor.name).toBe(TYPE[dt.code]);
-          expect(v.shape).toEqual([2, 3]);
-          expect(v.strides).toEqual(fortran ? [1, 2] : [3, 1]);
-          expect(v.fortranOrder).toBe(fortran);
-          // Element (i, j) through the strides is the C-order value parseNpy gives.
-          const want = parseNpy(bytes, 'x.npy').data;
-          for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) expect(v.values[i * v.strides[0]! + j * v.strides[1]!]).toBe(want[i * 3 + j]);
-          // A byte-swapped read works on a copy: the caller's bytes are untouched.
-          expect(bytes).toEqual(before);
-        });
-      }
-    }
+  for (const { dt, fortran, bytes: make, label } of CASES) {
+    it(label, () => {
+      const bytes = make();
+      const before = bytes.slice();
+      const v = readNpyView(bytes, 'x.npy');
+      expect(v.values.constructor.name).toBe(TYPE[dt.code]);
+      expect(v.shape).toEqual([2, 3]);
+      expect(v.strides).toEqual(fortran ? [1, 2] : [3, 1]);
+      expect(v.fortranOrder).toBe(fortran);
+      // Element (i, j) through the strides is the C-order value parseNpy gives.
+      const want = parseNpy(bytes, 'x.npy').data;
+      for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) expect(v.values[i * v.strides[0]! + j * v.strides[1]!]).toBe(want[i * 3 + j]);
+      // A byte-swapped read works on a copy: the caller's bytes are untouched.
+      expect(bytes).toEqual(before);
+    });
   }
 
   it('is a view over the bytes when they are in the host order and aligned, a copy otherwise', () => {

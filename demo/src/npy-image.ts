@@ -94,8 +94,11 @@ function imageShape(name: string, n: number, p: number, shape?: { rows: number; 
   return shape;
 }
 
+/** Values with an image layout: a file read in place, a cube, or X (channels × pixels). */
+export type StridedImage = Pick<NpyImage, 'values' | 'rows' | 'cols' | 'channels' | 'strides'>;
+
 /** Where channel 0 of each pixel (r·cols + c) of `slice` lies in `values`. */
-function pixelOffsets(img: NpyImage, slice: number): Uint32Array {
+function pixelOffsets(img: StridedImage, slice: number): Uint32Array {
   const { rows, cols, strides } = img;
   const offsets = new Uint32Array(rows * cols);
   for (let r = 0; r < rows; r++) {
@@ -110,7 +113,7 @@ function pixelOffsets(img: NpyImage, slice: number): Uint32Array {
  * values in their memory order: spectrum by spectrum when each is contiguous, else channel image
  * by channel image.
  */
-export function npyOverview(img: NpyImage, slice = 0): { sumImage: Float32Array; meanSpectrum: Float64Array } {
+export function npyOverview(img: StridedImage, slice = 0): { sumImage: Float32Array; meanSpectrum: Float64Array } {
   const { values: v, channels: n } = img;
   const offsets = pixelOffsets(img, slice);
   const p = offsets.length;

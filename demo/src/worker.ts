@@ -104,7 +104,7 @@ async function loadFiles(spec: Extract<LoadSpec, { kind: 'files' }>): Promise<Da
       return X;
     },
     shape,
-    overview: cubeOverview(cube.data, (slice ?? 0) * shape.rows * shape.cols, shape.rows * shape.cols, cube.channels),
+    overview: cubeOverview(cube, slice ?? 0),
     info: {
       source: rpl ? `${rpl.name} + ${raw!.name}` : main.name,
       format: [meta?.format ?? readers.sniffFormat(bytes, main.name), meta?.dtype].filter(Boolean).join(' '),
@@ -181,42 +181,16 @@ function loadExample(seed: number): Dataset {
   };
 }
 
-/** The same from a cube (pixels × channels, pixel-major), in one contiguous pass. */
-function cubeOverview(data: ArrayLike<number>, firstPixel: number, p: number, n: number): { sumImage: Float32Array; meanSpectrum: Float64Array } {
-  const sumImage = new Float32Array(p);
-  const acc = new Float64Array(n);
-  for (let j = 0; j < p; j++) {
-    const o = (firstPixel + j) * n;
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const v = data[o + i]!;
-      s += v;
-      acc[i] += v;
-    }
-    sumImage[j] = s;
-  }
-  for (let i = 0; i < n; i++) acc[i] /= p;
-  return { sumImage, meanSpectrum: acc };
+/** The overview of a cube (slices × rows × cols × channels, pixel-major). */
+function cubeOverview(cube: { data: Float32Array | Float64Array; rows: number; cols: number; channels: number }, slice: number) {
+  const { rows, cols, channels: n } = cube;
+  return npyOverview({ values: cube.data, rows, cols, channels: n, strides: { slice: rows * cols * n, row: cols * n, col: n, channel: 1 } }, slice);
 }
 
-/** The sum image (counts per pixel) and the mean spectrum: the first thing shown after loading. */
-function overview(X: Matrix): { sumImage: Float32Array; meanSpectrum: Float64Array } {
-  const { rows: n, cols: p, data: x } = X;
-  const sumImage = new Float32Array(p);
-  const acc = new Float64Array(p);
-  const meanSpectrum = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    const o = i * p;
-    for (let j = 0; j < p; j++) {
-      const v = x[o + j]!;
-      s += v;
-      acc[j] += v;
-    }
-    meanSpectrum[i] = s / p;
-  }
-  sumImage.set(acc);
-  return { sumImage, meanSpectrum };
+/** The sum image (counts per pixel) and the mean spectrum of X (channels × pixels): the first thing shown after loading. */
+function overview(X: Matrix, shape: ImageShape) {
+  const { rows, cols } = shape;
+  return npyOverview({ values: X.data, rows, cols, channels: X.rows, strides: { slice: 0, row: cols, col: 1, channel: X.cols } });
 }
 
 async function load(spec: LoadSpec): Promise<void> {
@@ -224,7 +198,7 @@ async function load(spec: LoadSpec): Promise<void> {
   const d = spec.kind === 'example' ? loadExample(spec.seed) : await loadFiles(spec);
   const t1 = performance.now();
   const warnings: string[] = [];
-  const { sumImage, meanSpectrum } = d.overview ?? overview(d.X);
+  const { sumImage, meanSpectrum } = d.overview ?? overview(d.X, d.shape);
   let negatives = 0;
   for (let i = 0; i < sumImage.length; i++) if (sumImage[i]! < 0) negatives++;
   if (negatives > 0) warnings.push(`${negatives} pixels have a negative sum (NMF needs counts ≥ 0); the fits will reject negative values: subtract less background or clip at 0 first.`);
