@@ -54,6 +54,7 @@ const problem: Problem = {
   simplex: par.simplex_H ? 'h' : 'none',
   simplexSolver: 'exact',
   simplexTol: 1e-10,
+  majorizer: 'espm',
   shape: { rows: par.shape_2d[0], cols: par.shape_2d[1] },
   W0: load(`${setting}/W0.npy`),
   H0: load(`${setting}/H0.npy`),

@@ -450,6 +450,7 @@ function toyWorkload(setting: 'b_notebook' | 'a_plain_kl', name: string): Worklo
         simplex: par.simplex_H ? 'h' : 'none',
         simplexSolver: 'exact',
         simplexTol: 1e-10,
+        majorizer: 'espm',
         shape: { rows: par.shape_2d[0], cols: par.shape_2d[1] },
         W0: st.W0,
         H0: st.H0,

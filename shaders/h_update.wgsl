@@ -21,7 +21,8 @@ struct Params {
 }
 // pPad, pcPad: row strides of H (k × pPad) and of an X chunk (n × pcPad), multiples of 8 pixels;
 // padding pixels hold X = 0 and H = 0.
-// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16
+// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16,
+//        32 = tight Laplacian majoriser (see `root` below; used where λ ≠ 0)
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> probs: array<f32>;
@@ -38,6 +39,18 @@ override SSTRIDE: u32 = 576u;
 
 /** One old H value (Laplacian neighbours). */
 fn hAt(idx: u32) -> f32 { return Hin[idx >> 2u][idx & 3u]; }
+
+/**
+ * The tight step's entry at multiplier ν: the positive root h of q h² + (b + ν) h − a = 0 (the
+ * minimiser of (b+ν) h + (q/2) h² − a log h), without cancellation; returns (h, s) with
+ * s = √((b+ν)² + 4qa), so dh/dν = −h/s. q = 0 is the plain ratio a / (b + ν).
+ */
+fn root(a: f32, b: f32, q: f32, nu: f32) -> vec2<f32> {
+  let beta = b + nu;
+  if (q == 0.0) { return vec2<f32>(a / beta, beta); }
+  let s = sqrt(beta * beta + 4.0 * q * a);
+  return vec2<f32>(select((s - beta) / (2.0 * q), 2.0 * a / (beta + s), beta >= 0.0), s);
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -93,6 +106,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let lam = probs[pb + 0u];
   let epsReg = probs[pb + 1u];
   let tol = probs[pb + 3u];
+  let tight = (P.flags & 32u) != 0u && lam != 0.0;
   var out: array<array<f32, MAXPPT>, MAXK>;
   for (var j = 0u; j < PPT; j++) {
     let pix = pix0 + j;
@@ -102,6 +116,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     }
     var num: array<f32, MAXK>;
     var den: array<f32, MAXK>;
+    var qd: array<f32, MAXK>;   // tight step: the quadratic coefficient q (0 elsewhere)
+    for (var kk = 0u; kk < K; kk++) { qd[kk] = 0.0; }
     if (frob) {
       for (var kk = 0u; kk < K; kk++) {
         var s = 0.0;
@@ -119,14 +135,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
         var dk = small[sb + kk] + mu / (hk + epsReg);
         if (lam != 0.0) {
           let o = hb + kk * P.pPad;
-          let ls = lam * P.sigma * small[sb + 32u + kk];
-          var lap = 0.0;
-          if (c > 0u) { lap += hk - select(hAt(o + pix - 1u), h[kk][max(j, 1u) - 1u], j > 0u); }
-          if (c + 1u < P.cols) { lap += hk - select(hAt(o + pix + 1u), h[kk][min(j + 1u, PPT - 1u)], j + 1u < PPT); }
-          if (r > 0u) { lap += hk - hAt(o + pix - P.cols); }
-          if (r + 1u < P.rows) { lap += hk - hAt(o + pix + P.cols); }
-          nk += ls;
-          dk += ls + lam * lap;
+          var lap = 0.0;   // Σ over neighbours of (h − h_q)
+          var nb = 0.0;    // Σ over neighbours of h_q
+          var deg = 0.0;
+          if (c > 0u) { let v = select(hAt(o + pix - 1u), h[kk][max(j, 1u) - 1u], j > 0u); lap += hk - v; nb += v; deg += 1.0; }
+          if (c + 1u < P.cols) { let v = select(hAt(o + pix + 1u), h[kk][min(j + 1u, PPT - 1u)], j + 1u < PPT); lap += hk - v; nb += v; deg += 1.0; }
+          if (r > 0u) { let v = hAt(o + pix - P.cols); lap += hk - v; nb += v; deg += 1.0; }
+          if (r + 1u < P.rows) { let v = hAt(o + pix + P.cols); lap += hk - v; nb += v; deg += 1.0; }
+          if (tight) {
+            // a = h̃ (DᵀR + λ Σ neighbours), b = colsum D + μ/(h̃+ε_reg), q = λ deg (see `root`).
+            nk += lam * nb;
+            qd[kk] = lam * deg;
+          } else {
+            let ls = lam * P.sigma * small[sb + 32u + kk];
+            nk += ls;
+            dk += ls + lam * lap;
+          }
         }
         num[kk] = hk * nk;
         den[kk] = dk;
@@ -134,7 +158,34 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     }
 
     var nu = 0.0;
-    if ((P.flags & 2u) != 0u) {
+    if ((P.flags & 2u) != 0u && tight) {
+      // Same safeguarded Newton for the tight step: f(ν) = Σ max(root_k(ν), ε) − 1 with the
+      // bracket lo = max (a/2 − 2q − b) (an entry is 2 there), hi = max (2K a − q/(2K) − b).
+      var lo = -3.0e38;
+      var hi = -3.0e38;
+      let kf = f32(K);
+      for (var kk = 0u; kk < K; kk++) {
+        if (num[kk] > 0.0) { lo = max(lo, num[kk] * 0.5 - 2.0 * qd[kk] - den[kk]); }
+        hi = max(hi, 2.0 * kf * num[kk] - qd[kk] / (2.0 * kf) - den[kk]);
+      }
+      var x = 0.5 * (lo + hi);
+      for (var it = 0u; it < 100u; it++) {
+        var s = 0.0;
+        var ds = 0.0;
+        for (var kk = 0u; kk < K; kk++) {
+          let t = root(num[kk], den[kk], qd[kk], x);
+          if (t.x > P.eps) { s += t.x; ds -= t.x / t.y; } else { s += P.eps; }
+        }
+        let fx = s - 1.0;
+        if (abs(fx) <= tol) { break; }
+        if (fx > 0.0) { lo = x; } else { hi = x; }
+        var nxt = x - fx / ds;
+        if (!(ds < 0.0) || !(nxt > lo && nxt < hi)) { nxt = 0.5 * (lo + hi); }
+        if (nxt == x || hi - lo <= abs(x) * 1.2e-7) { break; }
+        x = nxt;
+      }
+      nu = x;
+    } else if ((P.flags & 2u) != 0u) {
       // Exact per-pixel simplex multiplier: Newton on f(ν) = Σ max(num/(den+ν), ε) − 1,
       // safeguarded by bisection inside ESPM's bracket [lo, hi].
       var lo = -3.0e38;
@@ -164,7 +215,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       }
       nu = x;
     }
-    for (var kk = 0u; kk < K; kk++) { out[kk][j] = max(num[kk] / (den[kk] + nu), P.eps); }
+    if (tight) {
+      for (var kk = 0u; kk < K; kk++) { out[kk][j] = max(root(num[kk], den[kk], qd[kk], nu).x, P.eps); }
+    } else {
+      for (var kk = 0u; kk < K; kk++) { out[kk][j] = max(num[kk] / (den[kk] + nu), P.eps); }
+    }
   }
 
   for (var kk = 0u; kk < K; kk++) {

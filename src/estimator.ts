@@ -127,6 +127,7 @@ export function prepareProblem(
     simplex: opts.simplex,
     simplexSolver: opts.simplexSolver,
     simplexTol: opts.simplexTol,
+    majorizer: opts.majorizer,
     shape: opts.shape,
     W0: W,
     H0: H,

@@ -4,6 +4,7 @@ import type {
   InitMethod,
   LossKind,
   LossSample,
+  Majorizer,
   Matrix,
   Matrix64,
   Progress,
@@ -28,6 +29,11 @@ export interface SmoothNMFOptions {
   simplexSolver?: SimplexSolver;
   /** Tolerance of the exact simplex solve. Default 1e-10. */
   simplexTol?: number;
+  /**
+   * How the H step bounds the Laplacian term: 'espm' (ESPM's iterates) or 'tight' (same objective
+   * and fixed points, far fewer iterations when λ > 0). Default 'espm'; `autoFit` uses 'tight'.
+   */
+  majorizer?: Majorizer;
   /** Known matrix G (channels × m). Absent: D = W. */
   G?: Matrix;
   /** Image shape of the pixels (rows × cols = pixels); required when lambda > 0. */

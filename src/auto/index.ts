@@ -36,6 +36,7 @@ import {
   type BackendName,
   type ImageShape,
   type LossSample,
+  type Majorizer,
   type Matrix,
   type Matrix64,
   type Problem,
@@ -108,6 +109,12 @@ export interface AutoFitOptions {
   lossEvery?: number;
   /** ε_reg. Default 1. */
   epsilonReg?: number;
+  /**
+   * The H step's bound of the Laplacian term in every stage. Default 'tight': the same objective
+   * and fixed points as ESPM's step in 2–7× fewer iterations (see `Majorizer`); 'espm' gives
+   * ESPM's iterates.
+   */
+  majorizer?: Majorizer;
   /** Seed of the count splits and the init. Default 0. */
   seed?: number;
   /** A backend name (default 'auto') or a backend to use (not disposed). */
@@ -162,6 +169,7 @@ export interface AutoFitResult {
   losses: LossSample[];
   binnedLosses: LossSample[];
   normFactor: number;
+  majorizer: Majorizer;
   backend: 'cpu' | 'webgpu';
   backendInfo: string;
   warnings: string[];
@@ -255,6 +263,8 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
   if (!Number.isInteger(splits) || splits < 1) throw usageError(`splits must be a positive integer, got ${splits}`);
   const lossEvery = options.lossEvery ?? 10;
   const epsilonReg = options.epsilonReg ?? 1;
+  const majorizer: Majorizer = options.majorizer ?? 'tight';
+  if (majorizer !== 'tight' && majorizer !== 'espm') throw usageError(`majorizer must be 'tight' or 'espm', got ${JSON.stringify(majorizer)}`);
   const seed = options.seed ?? 0;
   const X64 = toFloat64(X);
   const G = options.G ? toFloat64(options.G) : undefined;
@@ -315,6 +325,7 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
           G: cube.G,
           shape: cube.shape,
           simplex: 'h',
+          majorizer,
           epsilonReg,
           normalize: false,
           maxIter: tuneMaxIter,
@@ -453,6 +464,7 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
         G: cube.G,
         shape: cube.shape,
         simplex: 'h',
+        majorizer,
         lambda: chosen.lambdaBinned,
         mu: chosen.mu,
         epsilonReg,
@@ -483,6 +495,7 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
       G,
       shape,
       simplex: 'h',
+      majorizer,
       lambda,
       mu,
       epsilonReg,
@@ -536,6 +549,7 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
       losses: fine.losses,
       binnedLosses: binnedFit.losses,
       normFactor,
+      majorizer,
       backend: backend.name,
       backendInfo: fine.info || (backend.name === 'cpu' ? 'cpu (float64 reference)' : 'webgpu'),
       warnings,

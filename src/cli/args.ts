@@ -5,7 +5,7 @@
  * are the estimator's.
  */
 import { usageError } from '../errors.js';
-import type { BackendName, ImageShape, InitMethod, LossKind, SimplexMode, SimplexSolver } from '../types.js';
+import type { BackendName, ImageShape, InitMethod, LossKind, Majorizer, SimplexMode, SimplexSolver } from '../types.js';
 
 type FlagType =
   | { kind: 'bool' }
@@ -32,6 +32,13 @@ const BACKEND_FLAG: FlagSpec = {
 };
 const QUIET_FLAG: FlagSpec = { name: 'quiet', key: 'quiet', type: { kind: 'bool' }, help: 'print nothing but errors' };
 const HELP_FLAG: FlagSpec = { name: 'help', key: 'help', type: { kind: 'bool' }, help: 'show this help' };
+
+const majorizerFlag = (dflt: string): FlagSpec => ({
+  name: 'majorizer',
+  key: 'majorizer',
+  type: { kind: 'enum', values: ['espm', 'tight'] },
+  help: `the H step's bound of the Laplacian term: 'espm' (ESPM's iterates) or 'tight' (same objective and fixed points, 2–7× fewer iterations when λ > 0). Default ${dflt}`,
+});
 
 export const FIT_FLAGS: readonly FlagSpec[] = [
   { name: 'components', key: 'components', type: { kind: 'int', metavar: 'K', min: 1 }, help: 'number of components k (required)' },
@@ -86,6 +93,7 @@ export const FIT_FLAGS: readonly FlagSpec[] = [
     type: { kind: 'enum', values: ['exact', 'espm'] },
     help: "simplex multiplier solver: 'exact' per pixel or ESPM's lock-step bisection. Default exact",
   },
+  majorizerFlag('espm'),
   HELP_FLAG,
 ];
 
@@ -133,6 +141,7 @@ export const AUTO_FLAGS: readonly FlagSpec[] = [
     type: { kind: 'number', metavar: 'E', min: 0, exclusiveMin: true },
     help: 'ε_reg, the slope of the log penalty at 0. Default 1',
   },
+  majorizerFlag('tight'),
   { name: 'max-iter', key: 'maxIter', type: { kind: 'int', metavar: 'N', min: 1 }, help: 'iteration cap of the full-resolution fine-tune. Default 2000' },
   {
     name: 'tol',
@@ -160,6 +169,7 @@ export interface AutoArgs {
   splits?: number;
   tuneMaxIter?: number;
   epsilonReg?: number;
+  majorizer?: Majorizer;
   maxIter?: number;
   tol?: number;
   seed?: number;
@@ -192,6 +202,7 @@ export interface FitArgs {
   quiet?: boolean;
   loss?: LossKind;
   simplexSolver?: SimplexSolver;
+  majorizer?: Majorizer;
 }
 
 export interface ExampleArgs {

@@ -118,3 +118,71 @@ export function simplexExact(
   }
   return nu;
 }
+
+/**
+ * The entry of the tight H step (see `hStepTight`) at multiplier ν: the positive root h of
+ *   q h² + (b + ν) h − a = 0,
+ * i.e. the minimiser of (b + ν) h + (q/2) h² − a log h. Written without cancellation; q = 0 gives
+ * the plain ratio a / (b + ν). Returns the root and s = √((b+ν)² + 4qa) (dh/dν = −h/s).
+ */
+export function quadraticRoot(a: number, b: number, q: number, nu: number): { h: number; s: number } {
+  const beta = b + nu;
+  if (q === 0) return { h: a / beta, s: beta };
+  const s = Math.sqrt(beta * beta + 4 * q * a);
+  return { h: beta >= 0 ? (2 * a) / (beta + s) : (s - beta) / (2 * q), s };
+}
+
+/**
+ * The simplex multiplier of the tight H step: for every column j find ν_j with
+ *   f_j(ν) = Σ_i max(h_ij(ν), ε) − 1 = 0,   h_ij(ν) = quadraticRoot(a_ij, b_ij, q_ij, ν).
+ * Each h_ij decreases in ν, so f_j does. Bracket (like ESPM's, with a factor 2 of slack):
+ *   lo = max over {i: a_ij > 0} of (a_ij/2 − 2 q_ij − b_ij)       (that entry is 2 there: f > 0)
+ *   hi = max over i of (2·rows·a_ij − q_ij/(2·rows) − b_ij)        (every entry ≤ 1/(2·rows): f < 0)
+ * then Newton safeguarded by bisection to |f_j| ≤ tol.
+ */
+export function simplexQuadratic(
+  a: Float64Array,
+  b: Float64Array,
+  q: Float64Array,
+  rows: number,
+  cols: number,
+  tol = 1e-10,
+): Float64Array {
+  checkSolvable(rows);
+  const nu = new Float64Array(cols);
+  for (let j = 0; j < cols; j++) {
+    let lo = -Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < rows; i++) {
+      const t = i * cols + j;
+      if (a[t] > 0) lo = Math.max(lo, a[t] / 2 - 2 * q[t] - b[t]);
+      hi = Math.max(hi, 2 * rows * a[t] - q[t] / (2 * rows) - b[t]);
+    }
+    if (lo === -Infinity) continue; // every a is 0: every entry is ε whatever ν is
+    let x = (lo + hi) / 2;
+    for (let it = 0; it < 200; it++) {
+      let s = 0;
+      let ds = 0;
+      for (let i = 0; i < rows; i++) {
+        const t = i * cols + j;
+        const r = quadraticRoot(a[t], b[t], q[t], x);
+        if (r.h > EPSILON) {
+          s += r.h;
+          ds -= r.h / r.s;
+        } else {
+          s += EPSILON;
+        }
+      }
+      const fx = s - 1;
+      if (Math.abs(fx) <= tol) break;
+      if (fx > 0) lo = x;
+      else hi = x;
+      let next = ds < 0 ? x - fx / ds : NaN;
+      if (!(next > lo && next < hi)) next = (lo + hi) / 2;
+      if (next === x || hi - lo <= Math.abs(x) * 1e-16) break;
+      x = next;
+    }
+    nu[j] = x;
+  }
+  return nu;
+}

@@ -21,7 +21,7 @@ export const SMALL = { dsum: 0, hsum: 16, hmax: 32, dtd: 48, hht: 304 } as const
 export const LOSS_PARTS = 4;
 
 /** Bits of Params.flags. */
-export const FLAG = { hasG: 1, simplexH: 2, simplexW: 4, frobenius: 8, packedU16: 16 } as const;
+export const FLAG = { hasG: 1, simplexH: 2, simplexW: 4, frobenius: 8, packedU16: 16, tight: 32 } as const;
 
 /** The uniform `Params`, declared once: WGSL member order and type. All members are 4 bytes. */
 export const PARAMS_LAYOUT = [

@@ -109,8 +109,8 @@ function validate(problems: readonly Problem[], maxK: number): void {
     if (q.X !== a.X && (q.X.rows !== a.X.rows || q.X.cols !== a.X.cols || q.X.data !== a.X.data)) {
       throw new WebnmfError('usage', 'solveBatch: every problem must share the same X (the same Matrix object or data array)');
     }
-    const same = q.components === a.components && q.loss === a.loss && q.simplex === a.simplex && !!q.G === !!a.G && q.G?.data === a.G?.data && q.shape?.rows === a.shape?.rows && q.shape?.cols === a.shape?.cols;
-    if (!same) throw new WebnmfError('usage', 'solveBatch: problems must agree on components, loss, simplex, G and shape (they may differ in λ, μ, ε_reg, tol, starts, maxIter, lossEvery)');
+    const same = q.components === a.components && q.loss === a.loss && q.simplex === a.simplex && q.majorizer === a.majorizer && !!q.G === !!a.G && q.G?.data === a.G?.data && q.shape?.rows === a.shape?.rows && q.shape?.cols === a.shape?.cols;
+    if (!same) throw new WebnmfError('usage', 'solveBatch: problems must agree on components, loss, simplex, majorizer, G and shape (they may differ in λ, μ, ε_reg, tol, starts, maxIter, lossEvery)');
   }
   const unsupported = unsupportedReason(a, maxK);
   if (unsupported) throw new WebnmfError('usage', `${unsupported}; use backend 'cpu'`);
@@ -180,7 +180,7 @@ export async function solveBatchGpu(
   }
   const nSegT = seg0;
   const nLsegT = lseg0;
-  const flags = (G ? FLAG.hasG : 0) | (pr0.simplex === 'h' ? FLAG.simplexH : 0) | (pr0.simplex === 'w' ? FLAG.simplexW : 0) | (frob ? FLAG.frobenius : 0) | (packed ? FLAG.packedU16 : 0);
+  const flags = (G ? FLAG.hasG : 0) | (pr0.simplex === 'h' ? FLAG.simplexH : 0) | (pr0.simplex === 'w' ? FLAG.simplexW : 0) | (frob ? FLAG.frobenius : 0) | (packed ? FLAG.packedU16 : 0) | (pr0.majorizer === 'tight' ? FLAG.tight : 0);
 
   // ---- kernels (compiled in parallel, cached per device) ---------------------------------
   const names: KernelName[] = ['h_update', 'w_num', 'w_reduce', 'w_update', 'loss'];

@@ -10,6 +10,7 @@ import type {
   ImageShape,
   InitMethod,
   LossKind,
+  Majorizer,
   Matrix,
   Matrix64,
   SimplexMode,
@@ -78,6 +79,7 @@ const CONSTRAINTS: Partial<Record<keyof SmoothNMFOptions, Constraint>> = {
   epsilonReg: real(0, true),
   simplex: oneOf<SimplexMode>('h', 'w', 'none'),
   simplexSolver: oneOf<SimplexSolver>('exact', 'espm'),
+  majorizer: oneOf<Majorizer>('espm', 'tight'),
   simplexTol: real(0, true),
   loss: oneOf<LossKind>('kl', 'frobenius'),
   init: oneOf<InitMethod>('random', 'nndsvd', 'nndsvda', 'nndsvdar', 'custom'),
@@ -111,6 +113,7 @@ export interface ResolvedOptions {
   simplex: SimplexMode;
   simplexSolver: SimplexSolver;
   simplexTol: number;
+  majorizer: Majorizer;
   G?: Matrix64;
   shape?: ImageShape;
   loss: LossKind;
@@ -169,6 +172,7 @@ export function resolveOptions(o: SmoothNMFOptions, X: Matrix): ResolvedOptions 
   const loss = o.loss ?? 'kl';
   const lambda = o.lambda ?? 0;
   const simplex = o.simplex ?? 'none';
+  const majorizer = o.majorizer ?? 'espm';
 
   // G
   let G: Matrix64 | undefined;
@@ -202,6 +206,12 @@ export function resolveOptions(o: SmoothNMFOptions, X: Matrix): ResolvedOptions 
   }
   if (simplex === 'w' && !G) {
     throw usage(`simplex 'w' needs G: without G it would force each spectrum to sum to 1; use simplex 'h' or give G`);
+  }
+  if (majorizer === 'tight' && o.simplexSolver === 'espm') {
+    throw usage(
+      `simplexSolver 'espm' reproduces ESPM's iterates and goes with majorizer 'espm'; ` +
+        `the 'tight' H step always solves its simplex multiplier exactly (drop simplexSolver or use majorizer 'espm')`,
+    );
   }
   if (loss === 'frobenius' && (lambda > 0 || mu.some((v) => v > 0) || simplex !== 'none')) {
     throw usage(`loss 'frobenius' is plain Lee–Seung NMF: it takes no lambda, mu or simplex; use loss 'kl' for the regularised model`);
@@ -242,6 +252,7 @@ export function resolveOptions(o: SmoothNMFOptions, X: Matrix): ResolvedOptions 
     simplex,
     simplexSolver: o.simplexSolver ?? 'exact',
     simplexTol: o.simplexTol ?? 1e-10,
+    majorizer,
     G,
     shape,
     loss,

@@ -36,6 +36,23 @@ describe('batching', () => {
     expect(batch[3].stopReason).not.toBe('max_iter');
   });
 
+  gpu.test("majorizer 'tight' (λ = 0 among the candidates) = the same fits one by one", async (backend) => {
+    const p0 = makeProblem({ ...base, lambda: 2, mu: 0.05, simplex: 'h', majorizer: 'tight' });
+    const variants = [
+      p0,
+      { ...makeProblem({ ...base, lambda: 0, mu: 0.1, simplex: 'h', majorizer: 'tight', startSeed: 4 }), X: p0.X, G: p0.G },
+      { ...makeProblem({ ...base, lambda: 8, mu: 0, simplex: 'h', majorizer: 'tight', startSeed: 6 }), X: p0.X, G: p0.G },
+    ];
+    const batch = await backend.solveBatch(variants);
+    for (const [b, prob] of variants.entries()) {
+      const one = await backend.solve(prob);
+      expect(batch[b].W.data, `problem ${b} W`).toEqual(one.W.data);
+      expect(batch[b].H.data, `problem ${b} H`).toEqual(one.H.data);
+      expect(batch[b].losses, `problem ${b} losses`).toEqual(one.losses);
+    }
+    await expect(backend.solveBatch([p0, { ...p0, majorizer: 'espm' }])).rejects.toThrow(/majorizer/);
+  });
+
   gpu.test('Frobenius and plain KL batches', async (backend) => {
     for (const spec of [{ ...base, m: 0, loss: 'frobenius' as const }, { ...base, m: 0 }]) {
       const a = makeProblem(spec);
@@ -57,6 +74,7 @@ describe('batching', () => {
 describe('chunking and packing', () => {
   for (const [name, spec] of Object.entries({
     notebook: { ...base, lambda: 2, mu: 0.05, simplex: 'h' as const },
+    tight: { ...base, lambda: 2, mu: 0.05, simplex: 'h' as const, majorizer: 'tight' as const },
     plain_kl: { ...base, m: 0, rows: 7, cols: 13 },
     simplex_w: { ...base, simplex: 'w' as const },
     frobenius: { ...base, m: 0, loss: 'frobenius' as const },

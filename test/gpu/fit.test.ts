@@ -35,6 +35,7 @@ describe.skipIf(!fixturesPresent())('GPU fit vs ESPM fixtures', () => {
         simplex: st.simplex,
         simplexSolver: 'exact',
         simplexTol: 1e-10,
+        majorizer: 'espm',
         shape: { rows: 100, cols: 100 },
         W0: loadMatrix(`${name}/W0.npy`),
         H0: loadMatrix(`${name}/H0.npy`),
@@ -73,6 +74,8 @@ const CASES: Record<string, ProblemSpec> = {
   frobenius: { n: 15, rows: 6, cols: 10, k: 2, loss: 'frobenius' },
   frobenius_g: { n: 17, rows: 5, cols: 9, k: 3, m: 5, loss: 'frobenius' },
   one_row: { n: 12, rows: 1, cols: 40, k: 2, lambda: 1, simplex: 'h' },
+  tight: { n: 31, rows: 11, cols: 7, k: 3, m: 6, lambda: 2, mu: 0.05, simplex: 'h', majorizer: 'tight' },
+  tight_no_simplex: { n: 14, rows: 6, cols: 8, k: 4, lambda: 3, mu: [0.1, 0, 0.02, 0.3] , majorizer: 'tight' },
 };
 
 describe('GPU fit vs CPU reference', () => {

@@ -146,6 +146,7 @@ export interface ProblemSpec {
   epsilonReg?: number;
   simplex?: 'h' | 'w' | 'none';
   loss?: 'kl' | 'frobenius';
+  majorizer?: 'espm' | 'tight';
   seed?: number;
   /** Integer counts (packable) or continuous values. */
   integer?: boolean;
@@ -205,6 +206,7 @@ export function makeProblem(s: ProblemSpec): Problem {
     simplex: s.simplex ?? 'none',
     simplexSolver: 'exact',
     simplexTol: 1e-10,
+    majorizer: s.majorizer ?? 'espm',
     shape: { rows: s.rows, cols: s.cols },
     W0,
     H0,

@@ -35,6 +35,8 @@ const SETTINGS: Record<string, Partial<ProblemSpec>> = {
   mu_vector_no_simplex: { lambda: 0.5, mu: [0.1, 0.02, 0, 0.3, 0.05, 0.2] },
   simplex_w: { simplex: 'w', lambda: 0.3 },
   frobenius: { loss: 'frobenius' },
+  tight_notebook: { lambda: 2, mu: 0.05, simplex: 'h', majorizer: 'tight' },
+  tight_mu_vector: { lambda: 0.5, mu: [0.1, 0.02, 0, 0.3, 0.05, 0.2], majorizer: 'tight' },
 };
 
 function closeMat(a: Matrix64, e: Matrix64, label: string, rel = 2e-5, absScale = 1e-6): void {

@@ -32,6 +32,7 @@ describe.skipIf(!fixturesPresent())('GPU fit vs ESPM fixtures (browser variant)'
         simplex: st.simplex,
         simplexSolver: 'exact',
         simplexTol: 1e-10,
+        majorizer: 'espm',
         shape: { rows: 100, cols: 100 },
         W0: loadMatrix(`${name}/W0.npy`),
         H0: loadMatrix(`${name}/H0.npy`),
