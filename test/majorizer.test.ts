@@ -27,7 +27,7 @@ function expectMonotone(losses: { iteration: number; full: number }[], label: st
 }
 
 describe("majorizer 'tight'", () => {
-  const settings: [string, SmoothNMFOptions][] = [
+  const settings: [string, Partial<SmoothNMFOptions>][] = [
     ['λ, μ and the simplex', { lambda: 4, mu: 0.1, simplex: 'h' }],
     ['large λ, no simplex, μ per component', { lambda: 30, mu: [0.2, 0, 0.05] }],
     ['λ without μ, no G', { lambda: 2, G: undefined }],
