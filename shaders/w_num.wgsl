@@ -84,8 +84,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       } else {
         for (var e = 0u; e < 4u; e++) { x[e] = bitcast<f32>(xv[e]); }
       }
+      // No bound test per pixel: past the chunk's last pixel X holds 0 (padding), so r = 0 and
+      // those pixels add nothing whatever H holds there.
       for (var j = 0u; j < PPT; j++) {
-        if (q + j >= P.pc) { break; }   // padding pixels of the last group
         var r = x[j];
         if (!frob) {
           var dh = 0.0;
@@ -97,6 +98,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     }
     if (first) {
       for (var j = 0u; j < PPT; j++) {
+        if (q + j >= P.pc) { break; }   // past the chunk's end H may hold the next chunk's pixels
         for (var kk = 0u; kk < K; kk++) { rs[kk] += h[kk][j]; mx[kk] = max(mx[kk], h[kk][j]); }
       }
     }
