@@ -158,16 +158,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     }
 
     var nu = 0.0;
-    if ((P.flags & 2u) != 0u && tight) {
-      // Same safeguarded Newton for the tight step: f(ν) = Σ max(root_k(ν), ε) − 1 with the
-      // bracket lo = max (a/2 − 2q − b) (an entry is 2 there), hi = max (2K a − q/(2K) − b).
+    if ((P.flags & 2u) != 0u) {
+      // Exact per-pixel simplex multiplier: Newton on f(ν) = Σ max(root_k(ν), ε) − 1 (the plain
+      // ratio num/(den+ν) where q = 0), safeguarded by bisection inside [lo, hi]:
+      //   lo = max over num > 0 of (num/2 − 2q − den)   (that entry is 2 there: f > 0)
+      //   hi = ESPM's 2K·max num − min den, or for the tight step max (2K num − q/(2K) − den)
+      //        (every entry ≤ 1/(2K): f < 0).
       var lo = -3.0e38;
-      var hi = -3.0e38;
+      var hiTight = -3.0e38;
+      var maxNum = -3.0e38;
+      var minDen = 3.0e38;
       let kf = f32(K);
       for (var kk = 0u; kk < K; kk++) {
         if (num[kk] > 0.0) { lo = max(lo, num[kk] * 0.5 - 2.0 * qd[kk] - den[kk]); }
-        hi = max(hi, 2.0 * kf * num[kk] - qd[kk] / (2.0 * kf) - den[kk]);
+        hiTight = max(hiTight, 2.0 * kf * num[kk] - qd[kk] / (2.0 * kf) - den[kk]);
+        maxNum = max(maxNum, num[kk]);
+        minDen = min(minDen, den[kk]);
       }
+      var hi = select(2.0 * kf * maxNum - minDen, hiTight, tight);
       var x = 0.5 * (lo + hi);
       for (var it = 0u; it < 100u; it++) {
         var s = 0.0;
@@ -185,41 +193,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
         x = nxt;
       }
       nu = x;
-    } else if ((P.flags & 2u) != 0u) {
-      // Exact per-pixel simplex multiplier: Newton on f(ν) = Σ max(num/(den+ν), ε) − 1,
-      // safeguarded by bisection inside ESPM's bracket [lo, hi].
-      var lo = -3.0e38;
-      var maxNum = -3.0e38;
-      var minDen = 3.0e38;
-      for (var kk = 0u; kk < K; kk++) {
-        if (num[kk] > 0.0) { lo = max(lo, num[kk] * 0.5 - den[kk]); }
-        maxNum = max(maxNum, num[kk]);
-        minDen = min(minDen, den[kk]);
-      }
-      var hi = 2.0 * f32(K) * maxNum - minDen;
-      var x = 0.5 * (lo + hi);
-      for (var it = 0u; it < 100u; it++) {
-        var s = 0.0;
-        var ds = 0.0;
-        for (var kk = 0u; kk < K; kk++) {
-          let t = num[kk] / (x + den[kk]);
-          if (t > P.eps) { s += t; ds -= t / (x + den[kk]); } else { s += P.eps; }
-        }
-        let fx = s - 1.0;
-        if (abs(fx) <= tol) { break; }
-        if (fx > 0.0) { lo = x; } else { hi = x; }
-        var nxt = x - fx / ds;
-        if (!(ds < 0.0) || !(nxt > lo && nxt < hi)) { nxt = 0.5 * (lo + hi); }
-        if (nxt == x || hi - lo <= abs(x) * 1.2e-7) { break; }
-        x = nxt;
-      }
-      nu = x;
     }
-    if (tight) {
-      for (var kk = 0u; kk < K; kk++) { out[kk][j] = max(root(num[kk], den[kk], qd[kk], nu).x, P.eps); }
-    } else {
-      for (var kk = 0u; kk < K; kk++) { out[kk][j] = max(num[kk] / (den[kk] + nu), P.eps); }
-    }
+    for (var kk = 0u; kk < K; kk++) { out[kk][j] = max(root(num[kk], den[kk], qd[kk], nu).x, P.eps); }
   }
 
   for (var kk = 0u; kk < K; kk++) {

@@ -88,19 +88,38 @@ export function simplexExact(
   tol = 1e-10,
 ): Float64Array {
   checkSolvable(rows);
+  return newtonColumns(rows, cols, tol, (j) => bracket(num, den, rows, cols, j), (t, nu) => {
+    const beta = nu + den[t];
+    return { h: num[t] / beta, s: beta };
+  });
+}
+
+/**
+ * Per column j: the root of f_j(ν) = Σ_i max(h_ij(ν), ε) − 1 for entries h_ij(ν) that decrease in
+ * ν (entry(t, ν) returns h and s with dh/dν = −h/s), by Newton's method safeguarded by bisection
+ * inside the column's bracket [lo, hi] (f > 0 at lo, f < 0 at hi; lo = −∞ means every entry is 0
+ * and ν = 0 is returned), to |f_j| ≤ tol or until the bracket cannot shrink further.
+ */
+function newtonColumns(
+  rows: number,
+  cols: number,
+  tol: number,
+  bracketOf: (j: number) => [number, number],
+  entry: (t: number, nu: number) => { h: number; s: number },
+): Float64Array {
   const nu = new Float64Array(cols);
   for (let j = 0; j < cols; j++) {
-    let [lo, hi] = bracket(num, den, rows, cols, j);
+    let [lo, hi] = bracketOf(j);
     if (lo === -Infinity) continue; // all numerators 0: every entry is ε whatever ν is
     let x = (lo + hi) / 2;
     for (let it = 0; it < 200; it++) {
       let s = 0;
       let ds = 0;
       for (let i = 0; i < rows; i++) {
-        const q = num[i * cols + j] / (x + den[i * cols + j]);
-        if (q > EPSILON) {
-          s += q;
-          ds -= q / (x + den[i * cols + j]);
+        const e = entry(i * cols + j, x);
+        if (e.h > EPSILON) {
+          s += e.h;
+          ds -= e.h / e.s;
         } else {
           s += EPSILON;
         }
@@ -138,7 +157,7 @@ export function quadraticRoot(a: number, b: number, q: number, nu: number): { h:
  * Each h_ij decreases in ν, so f_j does. Bracket (like ESPM's, with a factor 2 of slack):
  *   lo = max over {i: a_ij > 0} of (a_ij/2 − 2 q_ij − b_ij)       (that entry is 2 there: f > 0)
  *   hi = max over i of (2·rows·a_ij − q_ij/(2·rows) − b_ij)        (every entry ≤ 1/(2·rows): f < 0)
- * then Newton safeguarded by bisection to |f_j| ≤ tol.
+ * then the same safeguarded Newton as `simplexExact`, to |f_j| ≤ tol.
  */
 export function simplexQuadratic(
   a: Float64Array,
@@ -149,8 +168,7 @@ export function simplexQuadratic(
   tol = 1e-10,
 ): Float64Array {
   checkSolvable(rows);
-  const nu = new Float64Array(cols);
-  for (let j = 0; j < cols; j++) {
+  const bracketOf = (j: number): [number, number] => {
     let lo = -Infinity;
     let hi = -Infinity;
     for (let i = 0; i < rows; i++) {
@@ -158,31 +176,7 @@ export function simplexQuadratic(
       if (a[t] > 0) lo = Math.max(lo, a[t] / 2 - 2 * q[t] - b[t]);
       hi = Math.max(hi, 2 * rows * a[t] - q[t] / (2 * rows) - b[t]);
     }
-    if (lo === -Infinity) continue; // every a is 0: every entry is ε whatever ν is
-    let x = (lo + hi) / 2;
-    for (let it = 0; it < 200; it++) {
-      let s = 0;
-      let ds = 0;
-      for (let i = 0; i < rows; i++) {
-        const t = i * cols + j;
-        const r = quadraticRoot(a[t], b[t], q[t], x);
-        if (r.h > EPSILON) {
-          s += r.h;
-          ds -= r.h / r.s;
-        } else {
-          s += EPSILON;
-        }
-      }
-      const fx = s - 1;
-      if (Math.abs(fx) <= tol) break;
-      if (fx > 0) lo = x;
-      else hi = x;
-      let next = ds < 0 ? x - fx / ds : NaN;
-      if (!(next > lo && next < hi)) next = (lo + hi) / 2;
-      if (next === x || hi - lo <= Math.abs(x) * 1e-16) break;
-      x = next;
-    }
-    nu[j] = x;
-  }
-  return nu;
+    return [lo, hi];
+  };
+  return newtonColumns(rows, cols, tol, bracketOf, (t, nu) => quadraticRoot(a[t], b[t], q[t], nu));
 }
