@@ -110,14 +110,14 @@ describe('parseCommandLine', () => {
       'fit', 'X.npy', '--components', '3', '--g', 'G.npy', '--shape', '10x20', '--lambda', '2', '--mu', '0.1,0.2,0',
       '--epsilon-reg=0.5', '--simplex', 'h', '--normalize', '--init', 'random', '--max-iter', '50', '--tol', '1e-5',
       '--no-stop', '--loss-every', '5', '--snapshots', '1,10,200', '--seed', '4', '--backend', 'cpu', '--out', 'o',
-      '--quiet', '--loss', 'kl', '--simplex-solver', 'espm',
+      '--quiet', '--loss', 'kl', '--simplex-solver', 'espm', '--majorizer', 'tight',
     ]);
     expect(c).toEqual({
       command: 'fit',
       args: {
         input: 'X.npy', components: 3, g: 'G.npy', shape: { rows: 10, cols: 20 }, lambda: 2, mu: [0.1, 0.2, 0],
         epsilonReg: 0.5, simplex: 'h', normalize: true, init: 'random', maxIter: 50, tol: 1e-5, noStop: true,
-        lossEvery: 5, snapshots: [1, 10, 200], seed: 4, backend: 'cpu', out: 'o', quiet: true, loss: 'kl', simplexSolver: 'espm',
+        lossEvery: 5, snapshots: [1, 10, 200], seed: 4, backend: 'cpu', out: 'o', quiet: true, loss: 'kl', simplexSolver: 'espm', majorizer: 'tight',
       },
     });
   });
@@ -248,7 +248,7 @@ describe('webnmf fit', () => {
     const out = f('out-g');
     const r = await run([
       'fit', f('X.npy'), '--components', '2', '--g', f('G.npy'), '--shape', `${ROWS}x${COLS}`, '--lambda', '2', '--mu', '0.05,0.1',
-      '--simplex', 'h', '--normalize', '--max-iter', '20', '--backend', 'cpu', '--out', out, '--quiet',
+      '--simplex', 'h', '--normalize', '--max-iter', '20', '--backend', 'cpu', '--out', out, '--quiet', '--majorizer', 'tight',
     ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
@@ -258,7 +258,7 @@ describe('webnmf fit', () => {
     for (let p = 0; p < P; p++) expect(H[p]! + H[P + p]!).toBeCloseTo(1, 6);
     const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
     expect(report.inputs.G).toEqual({ file: f('G.npy'), shape: [N, 6], dtype: '<f8' });
-    expect(report.parameters).toMatchObject({ lambda: 2, mu: [0.05, 0.1], simplex: 'h', normalize: true, G: [N, 6] });
+    expect(report.parameters).toMatchObject({ lambda: 2, mu: [0.05, 0.1], simplex: 'h', normalize: true, G: [N, 6], majorizer: 'tight' });
     fs.rmSync(out, { recursive: true });
   });
 
@@ -347,7 +347,7 @@ describe('webnmf help, version', () => {
     const fh = await run(['fit', '--help']);
     expect(fh.code).toBe(0);
     for (const flag of ['--components', '--g', '--shape', '--lambda', '--mu', '--epsilon-reg', '--simplex', '--normalize', '--init', '--w0', '--h0',
-      '--max-iter', '--tol', '--no-stop', '--loss-every', '--snapshots', '--seed', '--backend', '--out', '--quiet', '--loss', '--simplex-solver']) {
+      '--max-iter', '--tol', '--no-stop', '--loss-every', '--snapshots', '--seed', '--backend', '--out', '--quiet', '--loss', '--simplex-solver', '--majorizer']) {
       expect(fh.out).toContain(flag);
     }
     const v = await run(['--version']);

@@ -20,12 +20,17 @@ const mse = (r: { D: any; H: any }) => compareToTruth({ trueD: ds.trueD, D: r.D,
 describe('autoFit', () => {
   test('bins, tunes in batches, upsamples and fine-tunes; better maps than plain KL NMF; full report', async () => {
     const batches: number[] = [];
+    const majorizers = new Set<string>();
     const spy: Backend = {
       name: 'cpu',
-      solve: (p, h) => (globalThis as any).__cpu.solve(p, h),
+      solve: (p, h) => {
+        majorizers.add(p.majorizer);
+        return (globalThis as any).__cpu.solve(p, h);
+      },
       solveBatch: async (ps, h) => {
         batches.push(ps.length);
         for (const q of ps) expect(q.X).toBe(ps[0].X);
+        for (const q of ps) majorizers.add(q.majorizer);
         return (globalThis as any).__cpu.solveBatch(ps, h);
       },
       dispose() {},
@@ -49,6 +54,9 @@ describe('autoFit', () => {
     expect(r.lambda).toBeCloseTo(best.lambdaBinned * r.bin.b ** 2, 12);
     expect(r.stages.fineTune.iterations).toBeGreaterThan(0);
     expect(r.stages.binnedFit.iterations).toBeGreaterThan(0);
+    // Every stage (warm start, candidates, binned fit, fine-tune) with the tight H step by default.
+    expect([...majorizers]).toEqual(['tight']);
+    expect(r.majorizer).toBe('tight');
     for (let j = 0; j < ds.X.cols; j++) expect(r.H.data[j] + r.H.data[ds.X.cols + j] + r.H.data[2 * ds.X.cols + j]).toBeCloseTo(1, 5);
     const plain = await fitSmoothNMF(ds.X, { components: 3, normalize: true, maxIter: 1000, tol: 1e-6, backend: 'cpu' });
     expect(mse(r)).toBeLessThan(mse(plain));
