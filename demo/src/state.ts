@@ -23,6 +23,7 @@ export const MODES: readonly ModeSpec[] = [
 export type Simplex = 'h' | 'w' | 'none';
 export type Loss = 'kl' | 'frobenius';
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
+export type MajorizerChoice = 'tight' | 'espm';
 
 export interface Params {
   k: number;
@@ -30,6 +31,7 @@ export interface Params {
   mu: number;
   epsilonReg: number;
   simplex: Simplex;
+  majorizer: MajorizerChoice;
   loss: Loss;
   /** Auto mode: candidate k, e.g. "2,3,4" (empty: k). */
   ks: string;
@@ -50,6 +52,7 @@ export const DEFAULT_PARAMS: Readonly<Params> = {
   mu: 0,
   epsilonReg: 1,
   simplex: 'h',
+  majorizer: 'tight',
   loss: 'kl',
   ks: '',
   bin: 0,
@@ -82,6 +85,7 @@ export const FIELDS: readonly FieldSpec[] = [
   { key: 'mu', label: 'μ sparsity', kind: 'number', min: 0, help: 'Log penalty on the maps: larger pushes each pixel towards fewer phases.', modes: ['smooth'] },
   { key: 'epsilonReg', label: 'ε_reg', kind: 'number', min: 0, help: 'Slope of the log penalty at 0 (ESPM default 1).', modes: ['smooth'] },
   { key: 'simplex', label: 'simplex', kind: 'select', options: ['h', 'w', 'none'], help: 'h: maps sum to 1 per pixel (abundances); w: each spectrum sums to 1; none.', modes: ['smooth'] },
+  { key: 'majorizer', label: 'H step', kind: 'select', options: ['tight', 'espm'], help: "tight: the same solution as ESPM's step in 2–7× fewer iterations when λ > 0; espm: ESPM's iterates exactly.", modes: ['smooth'] },
   { key: 'loss', label: 'loss', kind: 'select', options: ['kl', 'frobenius'], help: 'kl: Poisson counts (EDX, EELS); frobenius: Gaussian noise (optical stacks).', modes: ['plain', 'seeded', 'nnls'] },
   { key: 'bin', label: 'bin factor', kind: 'int', min: 0, help: 'Pixels summed per block side while tuning; 0 chooses it from the data.', modes: ['auto'] },
   { key: 'useG', label: 'use known spectra G', kind: 'bool', help: 'Spectra are combinations of the columns of G (e.g. X-ray lines); load G below.', modes: ['smooth', 'auto', 'plain'] },

@@ -284,7 +284,7 @@ async function run(id: number, mode: Mode, p: Params): Promise<void> {
       const g = pickG(p);
       const opts: SmoothNMFOptions =
         mode === 'smooth'
-          ? { ...common, components: p.k, lambda: p.lambda, mu: p.mu, epsilonReg: p.epsilonReg, simplex: p.simplex, shape: d.shape, maxIter: p.maxIter, tol: p.tol, normalize: p.normalize, ...(g.G ? { G: g.G } : {}) }
+          ? { ...common, components: p.k, lambda: p.lambda, mu: p.mu, epsilonReg: p.epsilonReg, simplex: p.simplex, majorizer: p.majorizer, shape: d.shape, maxIter: p.maxIter, tol: p.tol, normalize: p.normalize, ...(g.G ? { G: g.G } : {}) }
           : { ...common, components: p.k, loss: p.loss, maxIter: p.maxIter, tol: p.tol, normalize: p.normalize && p.loss === 'kl', ...(g.G && p.loss === 'kl' ? { G: g.G } : {}) };
       const r = await fitSmoothNMF(d.X, opts);
       result = {
