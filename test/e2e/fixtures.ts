@@ -131,10 +131,10 @@ const csv = (rows: number, cols: number, data: ArrayLike<number>) =>
 export const exampleDataset = () => makeSyntheticDataset({ rows: 64, cols: 64, channels: 200, k: 3, seed: 0 });
 
 /** The library's SmoothNMF on the example, with the options the app passes for the same form values. */
-export async function referenceSmoothNMF(o: { k: number; lambda: number; mu: number; epsilonReg: number; simplex: 'h' | 'w' | 'none'; maxIter: number; tol: number; normalize: boolean; seed: number; lossEvery: number }) {
+export async function referenceSmoothNMF(o: { k: number; lambda: number; mu: number; epsilonReg: number; simplex: 'h' | 'w' | 'none'; majorizer: 'tight' | 'espm'; maxIter: number; tol: number; normalize: boolean; seed: number; lossEvery: number }) {
   const ds = exampleDataset();
   const opts: SmoothNMFOptions = {
-    components: o.k, lambda: o.lambda, mu: o.mu, epsilonReg: o.epsilonReg, simplex: o.simplex, shape: ds.shape,
+    components: o.k, lambda: o.lambda, mu: o.mu, epsilonReg: o.epsilonReg, simplex: o.simplex, majorizer: o.majorizer, shape: ds.shape,
     maxIter: o.maxIter, tol: o.tol, normalize: o.normalize, seed: o.seed, lossEvery: o.lossEvery, backend: 'cpu',
   };
   const r = await fitSmoothNMF(ds.X, opts);

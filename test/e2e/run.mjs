@@ -153,7 +153,7 @@ async function download(testid) {
 }
 
 // ---- the tests -----------------------------------------------------------------------------
-const SMALL = { k: 3, lambda: 1, mu: 0, epsilonReg: 1, simplex: 'h', maxIter: 60, tol: 1e-4, normalize: true, seed: 0 };
+const SMALL = { k: 3, lambda: 1, mu: 0, epsilonReg: 1, simplex: 'h', majorizer: 'tight', maxIter: 60, tol: 1e-4, normalize: true, seed: 0 };
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
 
