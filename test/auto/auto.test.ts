@@ -20,17 +20,18 @@ const mse = (r: { D: any; H: any }) => compareToTruth({ trueD: ds.trueD, D: r.D,
 describe('autoFit', () => {
   test('bins, tunes in batches, upsamples and fine-tunes; better maps than plain KL NMF; full report', async () => {
     const batches: number[] = [];
-    const majorizers = new Set<string>();
+    const batchMajorizers = new Set<string>();
+    const solveMajorizers: string[] = [];
     const spy: Backend = {
       name: 'cpu',
       solve: (p, h) => {
-        majorizers.add(p.majorizer);
+        solveMajorizers.push(p.majorizer);
         return (globalThis as any).__cpu.solve(p, h);
       },
       solveBatch: async (ps, h) => {
         batches.push(ps.length);
         for (const q of ps) expect(q.X).toBe(ps[0].X);
-        for (const q of ps) majorizers.add(q.majorizer);
+        for (const q of ps) batchMajorizers.add(q.majorizer);
         return (globalThis as any).__cpu.solveBatch(ps, h);
       },
       dispose() {},
@@ -54,8 +55,11 @@ describe('autoFit', () => {
     expect(r.lambda).toBeCloseTo(best.lambdaBinned * r.bin.b ** 2, 12);
     expect(r.stages.fineTune.iterations).toBeGreaterThan(0);
     expect(r.stages.binnedFit.iterations).toBeGreaterThan(0);
-    // Every stage (warm start, candidates, binned fit, fine-tune) with the tight H step by default.
-    expect([...majorizers]).toEqual(['tight']);
+    // Tuning (warm starts and candidates) with ESPM's step, the binned fit and the fine-tune with
+    // the tight one by default.
+    expect([...batchMajorizers]).toEqual(['espm']);
+    expect(solveMajorizers.slice(-2)).toEqual(['tight', 'tight']);
+    expect(solveMajorizers.slice(0, -2).every((m) => m === 'espm')).toBe(true);
     expect(r.majorizer).toBe('tight');
     for (let j = 0; j < ds.X.cols; j++) expect(r.H.data[j] + r.H.data[ds.X.cols + j] + r.H.data[2 * ds.X.cols + j]).toBeCloseTo(1, 5);
     const plain = await fitSmoothNMF(ds.X, { components: 3, normalize: true, maxIter: 1000, tol: 1e-6, backend: 'cpu' });
