@@ -171,7 +171,7 @@ export function hStepTight(X: Matrix64, D: Matrix64, H: Matrix64, params: StepPa
   const b = new Float64Array(k * p);
   const q = new Float64Array(k * p);
   const colD = colSums(D);
-  // Σ_{q~p} h̃_q = deg_p h̃_p − (H L)_p; deg_p from the stencil applied to ones.
+  // Σ_{q~p} h̃_q = deg_p h̃_p − (H L)_p.
   const HL = laplacianApply(H.data, k, shape);
   const deg = laplacianDegrees(shape);
   for (let c = 0; c < k; c++) {
