@@ -88,6 +88,11 @@ export interface GpuContext {
   readonly ownsDevice: boolean;
   /** A software rasteriser (lavapipe, SwiftShader, WARP): kernels are tuned differently there. */
   readonly software: boolean;
+  /**
+   * Node (Dawn): promises are resolved by polling on the main thread while any is pending, so the
+   * scheduler requests them only when it must wait, after sleeping (see src/gpu/scheduler.ts).
+   */
+  readonly sleepyWaits: boolean;
   readonly guard: DeviceGuard;
 }
 
@@ -95,7 +100,7 @@ export async function acquireDevice(given?: GPUDevice): Promise<GpuContext> {
   if (given) {
     const info = (given as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
     const text = info ? [info.vendor, info.architecture, info.device, info.description].join(' ') : 'caller-provided device';
-    return { device: given, adapterInfo: text, limits: given.limits, ownsDevice: false, software: isSoftware(text, info?.isFallbackAdapter), guard: new DeviceGuard(given) };
+    return { device: given, adapterInfo: text, limits: given.limits, ownsDevice: false, software: isSoftware(text, info?.isFallbackAdapter), sleepyWaits: isNode, guard: new DeviceGuard(given) };
   }
   const { adapter, reason } = await requestAdapter();
   if (!adapter) throw new WebnmfError('device', reason ?? NO_ADAPTER_NODE);
@@ -120,7 +125,7 @@ export async function acquireDevice(given?: GPUDevice): Promise<GpuContext> {
     throw new WebnmfError('device', `requestDevice failed on ${describeAdapter(adapter)}: ${(e as Error).message}`);
   }
   const text = describeAdapter(adapter);
-  return { device, adapterInfo: text, limits: device.limits, ownsDevice: true, software: isSoftware(text, false), guard: new DeviceGuard(device) };
+  return { device, adapterInfo: text, limits: device.limits, ownsDevice: true, software: isSoftware(text, false), sleepyWaits: isNode, guard: new DeviceGuard(device) };
 }
 
 /**

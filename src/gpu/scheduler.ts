@@ -4,6 +4,14 @@
  * or of many, share one command buffer), `copy` and `clear` close the pass when needed, `submit`
  * sends everything at once. It also keeps the queue shallow: at most `maxInFlight` submits are
  * outstanding, so the CPU never runs far ahead of the GPU when no read-back paces the loop.
+ *
+ * Waiting without spinning (`sleepyWaits`, Node): Dawn for Node resolves its promises by calling
+ * `ProcessEvents` from `setImmediate` over and over while any promise (a map, onSubmittedWorkDone)
+ * is pending, so an eagerly requested promise keeps one CPU core busy for as long as the GPU works.
+ * On a software adapter that core is taken from the rasteriser's threads (on 2 cores: a third of
+ * the compute). So in Node the scheduler asks for completion only when it must wait, and first
+ * sleeps through most of the GPU time it expects (learned from the previous waits). Browsers
+ * resolve promises from their own event loop, so there the promises are requested eagerly.
  */
 import type { CompiledKernel } from './kernels.js';
 import { BufferUsage, MAP_READ, type DeviceGuard } from './device.js';
@@ -17,13 +25,53 @@ export class Scheduler {
   /** Per-kernel GPU time from timestamp queries, when profiling is on: kernel → { dispatches, ms }. */
   readonly kernelTimes = new Map<string, { dispatches: number; ms: number }>();
   private profiler: KernelProfiler | null = null;
+  /** Sleepy waits: submits so far, the last one known complete, and the GPU-time model. */
+  private seq = 0;
+  private completedSeq = 0;
+  private firstPendingAt = 0;
+  private lastDoneAt = 0;
+  private msPerSubmit = 0;
 
-  /** `guard`: waits then end with the device error when the device is lost (optional). */
+  /**
+   * `guard`: waits then end with the device error when the device is lost (optional).
+   * `sleepyWaits`: request completion promises only when waiting, after sleeping (see above).
+   */
   constructor(
     private readonly device: GPUDevice,
     private readonly guard?: DeviceGuard,
     private readonly maxInFlight = 2,
+    private readonly sleepyWaits = false,
   ) {}
+
+  /** The number of the latest submit (for `settle`). */
+  get submitted(): number {
+    return this.seq;
+  }
+
+  /** True when the work of submit number `seq` is known to be complete. */
+  isComplete(seq: number): boolean {
+    return this.completedSeq >= seq;
+  }
+
+  /**
+   * Sleepy waits: waits until everything submitted so far is complete, sleeping first through
+   * ~90 % of the GPU time still expected (so that the polling only covers the remainder).
+   */
+  async settle(): Promise<void> {
+    const target = this.seq;
+    if (this.completedSeq >= target) return;
+    const pending = target - this.completedSeq;
+    const started = Math.max(this.firstPendingAt, this.lastDoneAt);
+    const expectedEnd = started + pending * this.msPerSubmit;
+    const nap = 0.9 * (expectedEnd - performance.now());
+    if (nap > 1) await new Promise((r) => setTimeout(r, nap));
+    await this.wait(this.device.queue.onSubmittedWorkDone() as Promise<undefined>);
+    const now = performance.now();
+    const perSubmit = (now - started) / pending;
+    this.msPerSubmit = this.msPerSubmit === 0 ? perSubmit : 0.5 * this.msPerSubmit + 0.5 * perSubmit;
+    this.completedSeq = target;
+    this.lastDoneAt = now;
+  }
 
   private wait<T>(p: Promise<T>): Promise<T> {
     return this.guard ? this.guard.guarded(p) : p;
@@ -91,9 +139,20 @@ export class Scheduler {
     const timed = this.profiler?.resolve(this.encoder) ?? null;
     const cb = this.encoder.finish();
     this.encoder = null;
+    if (this.sleepyWaits) {
+      // At most maxInFlight outstanding: wait for everything before this submit when it is full.
+      if (this.seq - this.completedSeq >= this.maxInFlight) await this.settle();
+      if (this.seq === this.completedSeq) this.firstPendingAt = performance.now();
+      this.device.queue.submit([cb]);
+      this.stats.submits++;
+      this.seq++;
+      if (timed) await this.wait(this.profiler!.collect(timed, this.kernelTimes));
+      return;
+    }
     while (this.inFlight.length >= this.maxInFlight) await this.wait(this.inFlight.shift()!);
     this.device.queue.submit([cb]);
     this.stats.submits++;
+    this.seq++;
     const done = this.device.queue.onSubmittedWorkDone() as Promise<undefined>;
     done.catch(() => undefined); // a lost device rejects it; the guard reports the loss
     this.inFlight.push(done);
@@ -109,6 +168,7 @@ export class Scheduler {
   /** Submits and waits until the GPU finished everything. */
   async flush(): Promise<void> {
     await this.submit();
+    if (this.sleepyWaits) return this.settle();
     await this.wait(this.device.queue.onSubmittedWorkDone());
     this.inFlight.length = 0;
   }
@@ -116,6 +176,7 @@ export class Scheduler {
   /** Maps a staging buffer (after the submit that filled it) and returns a copy of its bytes. */
   async read(staging: GPUBuffer, size: number): Promise<ArrayBuffer> {
     this.stats.readbacks++;
+    if (this.sleepyWaits) await this.settle();
     await this.wait(staging.mapAsync(MAP_READ, 0, size));
     const bytes = staging.getMappedRange(0, size).slice(0);
     staging.unmap();
@@ -133,6 +194,9 @@ export interface RingSlot<T> {
   /** Extra per-slot data (GPU copies of the iterate at the sample). */
   readonly extra: T;
   iteration: number;
+  /** The scheduler's submit number that filled it, and the bytes to map. */
+  seq: number;
+  size: number;
   mapped: Promise<void> | null;
   ready: boolean;
 }
@@ -141,8 +205,9 @@ export class ReadbackRing<T> {
   private readonly slots: RingSlot<T>[];
   private readonly queue: RingSlot<T>[] = [];
 
-  constructor(staging: GPUBuffer[], extras: T[], private readonly guard: DeviceGuard) {
-    this.slots = staging.map((s, i) => ({ staging: s, extra: extras[i], iteration: -1, mapped: null, ready: false }));
+  /** `sched`: with sleepy waits, maps are requested only once their submit is known complete. */
+  constructor(staging: GPUBuffer[], extras: T[], private readonly guard: DeviceGuard, private readonly sched?: Scheduler, private readonly sleepy = false) {
+    this.slots = staging.map((s, i) => ({ staging: s, extra: extras[i], iteration: -1, seq: 0, size: 0, mapped: null, ready: false }));
   }
 
   /** A free slot, or null when all are in flight (consume the oldest first). */
@@ -155,12 +220,19 @@ export class ReadbackRing<T> {
   launch(slot: RingSlot<T>, iteration: number, size: number): void {
     slot.iteration = iteration;
     slot.ready = false;
-    const mapped = slot.staging.mapAsync(MAP_READ, 0, size).then(() => {
+    slot.seq = this.sched?.submitted ?? 0;
+    slot.size = size;
+    slot.mapped = null;
+    if (!this.sleepy) this.map(slot);
+    this.queue.push(slot);
+  }
+
+  private map(slot: RingSlot<T>): void {
+    const mapped = slot.staging.mapAsync(MAP_READ, 0, slot.size).then(() => {
       slot.ready = true;
     });
     mapped.catch(() => undefined); // awaited (and rethrown) by oldest(); never an unhandled rejection
     slot.mapped = mapped;
-    this.queue.push(slot);
   }
 
   get inFlight(): number {
@@ -171,6 +243,15 @@ export class ReadbackRing<T> {
   async oldest(wait: boolean): Promise<RingSlot<T> | null> {
     const slot = this.queue[0];
     if (!slot) return null;
+    if (!slot.ready && !slot.mapped) {
+      // Sleepy waits: map once the filling submit is complete (then the map resolves at once).
+      if (!this.sched!.isComplete(slot.seq)) {
+        if (!wait) return null;
+        await this.sched!.settle();
+      }
+      this.map(slot);
+      wait = true;
+    }
     if (!slot.ready) {
       if (!wait) return null;
       await this.guard.guarded(slot.mapped!);
@@ -192,7 +273,8 @@ export class ReadbackRing<T> {
   async drain(): Promise<void> {
     for (const s of this.queue) {
       try {
-        await this.guard.guarded(s.mapped!);
+        if (!s.mapped) continue; // never mapped: nothing pending
+        await this.guard.guarded(s.mapped);
       } catch {
         /* the device is gone or the map was aborted */
       }

@@ -324,7 +324,9 @@ export async function solveBatchGpu(
       staging.push(await get(stagingBytes, U.MAP_READ | U.COPY_DST, `loss staging ${r}`));
       extras.push({ H: await get(hBytes, S, `sample H ${r}`), W: await get(wBytes, S, `sample W ${r}`) });
     }
-    ring = new ReadbackRing(staging, extras, guard);
+    const sched = new Scheduler(device, guard, 2, ctx.sleepyWaits);
+    scheduler = sched;
+    ring = new ReadbackRing(staging, extras, guard, sched, ctx.sleepyWaits);
     const rb = ring;
 
     phase('upload (X packing, buffers)');
@@ -340,8 +342,6 @@ export async function solveBatchGpu(
     const uBG = [0, 1].map((par) => bg('w_update', { P: paramBufs[0], probs: probsBuf, G: GBuf, wnum, Win: WBuf[par], Wout: WBuf[1 - par], D: DBuf, small: smallBuf }, `w_update ${par}`));
     const lBG = [0, 1].map((cur) => chunks.map((_, ci) => bg('loss', { P: paramBufs[ci], probs: probsBuf, X: xBufs[ci], D: DBuf, small: smallBuf, H: HBuf[cur], Hprev: HBuf[1 - cur], lpart }, `loss ${cur}/${ci}`)));
 
-    const sched = new Scheduler(device, guard);
-    scheduler = sched;
     const profiling = opts.profileKernels === true && sched.enableProfiling();
     const reduceThreads = n * k + 2 * k + (frob ? k * k : 0);
     const encodeIteration = (t: number) => {

@@ -36,7 +36,7 @@ export async function withModeGpu<T>(device: GPUDevice | undefined, fn: (g: Mode
   let cache = caches.get(ctx.device);
   if (!cache) caches.set(ctx.device, (cache = new KernelCache(ctx.device)));
   const pool = new BufferPool(ctx.device);
-  const sched = new Scheduler(ctx.device);
+  const sched = new Scheduler(ctx.device, undefined, 2, ctx.sleepyWaits);
   const q = ctx.device.queue;
   const g: ModeGpu = {
     ctx,
