@@ -63,6 +63,18 @@ describe('scheduler waits', () => {
     expect(s.isComplete(10)).toBe(true);
   });
 
+  test('markComplete: a wait done outside the scheduler counts, so settle asks nothing more', async () => {
+    const { device, log, kernel } = fakeDevice();
+    const s = new Scheduler(device, guard, 2, true);
+    s.dispatch(kernel, {} as GPUBindGroup, 1);
+    await s.submit();
+    expect(s.isComplete(1)).toBe(false);
+    s.markComplete();
+    expect(s.isComplete(1)).toBe(true);
+    await s.settle();
+    expect(log).toEqual(['submit']);
+  });
+
   test('eager (browser): one completion promise per submit', async () => {
     const { device, log, kernel } = fakeDevice();
     const s = new Scheduler(device, guard, 2, false);

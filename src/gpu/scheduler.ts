@@ -25,12 +25,18 @@ export class Scheduler {
   /** Per-kernel GPU time from timestamp queries, when profiling is on: kernel → { dispatches, ms }. */
   readonly kernelTimes = new Map<string, { dispatches: number; ms: number }>();
   private profiler: KernelProfiler | null = null;
-  /** Sleepy waits: submits so far, the last one known complete, and the GPU-time model. */
+  /**
+   * Sleepy waits: submits so far and the last one known complete; dispatches submitted and known
+   * complete (the unit of the GPU-time model: ms per dispatch, learned from the waits).
+   */
   private seq = 0;
   private completedSeq = 0;
+  private unitsSubmitted = 0;
+  private unitsCompleted = 0;
+  private unitsEncoded = 0;
   private firstPendingAt = 0;
   private lastDoneAt = 0;
-  private msPerSubmit = 0;
+  private msPerUnit = 0;
 
   /**
    * `guard`: waits then end with the device error when the device is lost (optional).
@@ -43,7 +49,7 @@ export class Scheduler {
     private readonly sleepyWaits = false,
   ) {}
 
-  /** The number of the latest submit (for `settle`). */
+  /** The number of the latest submit (for `isComplete`). */
   get submitted(): number {
     return this.seq;
   }
@@ -53,23 +59,37 @@ export class Scheduler {
     return this.completedSeq >= seq;
   }
 
+  /** Records that everything submitted so far is complete (a wait done outside the scheduler); learns nothing. */
+  markComplete(): void {
+    this.completedSeq = this.seq;
+    this.unitsCompleted = this.unitsSubmitted;
+    this.lastDoneAt = performance.now();
+  }
+
   /**
-   * Sleepy waits: waits until everything submitted so far is complete, sleeping first through
-   * ~90 % of the GPU time still expected (so that the polling only covers the remainder).
+   * Waits until everything submitted so far is complete. With sleepy waits it first sleeps
+   * through ~80 % of the GPU time it still expects, then polls for the rest. The model learns
+   * from waits that found the GPU still busy; a wait that found it already idle (it slept too
+   * long) lowers the estimate to what that wait proves.
    */
   async settle(): Promise<void> {
     const target = this.seq;
     if (this.completedSeq >= target) return;
-    const pending = target - this.completedSeq;
+    const units = Math.max(1, this.unitsSubmitted - this.unitsCompleted);
     const started = Math.max(this.firstPendingAt, this.lastDoneAt);
-    const expectedEnd = started + pending * this.msPerSubmit;
-    const nap = 0.9 * (expectedEnd - performance.now());
+    const nap = 0.8 * (started + units * this.msPerUnit - performance.now());
     if (nap > 1) await new Promise((r) => setTimeout(r, nap));
+    const asked = performance.now();
     await this.wait(this.device.queue.onSubmittedWorkDone() as Promise<undefined>);
     const now = performance.now();
-    const perSubmit = (now - started) / pending;
-    this.msPerSubmit = this.msPerSubmit === 0 ? perSubmit : 0.5 * this.msPerSubmit + 0.5 * perSubmit;
+    if (now - asked > 0.5) {
+      const perUnit = (now - started) / units;
+      this.msPerUnit = this.msPerUnit === 0 ? perUnit : 0.5 * this.msPerUnit + 0.5 * perUnit;
+    } else {
+      this.msPerUnit = Math.min(this.msPerUnit, (asked - started) / units) * 0.9;
+    }
     this.completedSeq = target;
+    this.unitsCompleted = this.unitsSubmitted;
     this.lastDoneAt = now;
   }
 
@@ -113,6 +133,7 @@ export class Scheduler {
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
+    this.unitsEncoded++;
     if (prof) this.endPass();
   }
 
@@ -139,6 +160,8 @@ export class Scheduler {
     const timed = this.profiler?.resolve(this.encoder) ?? null;
     const cb = this.encoder.finish();
     this.encoder = null;
+    const units = Math.max(1, this.unitsEncoded);
+    this.unitsEncoded = 0;
     if (this.sleepyWaits) {
       // At most maxInFlight outstanding: wait for everything before this submit when it is full.
       if (this.seq - this.completedSeq >= this.maxInFlight) await this.settle();
@@ -146,6 +169,7 @@ export class Scheduler {
       this.device.queue.submit([cb]);
       this.stats.submits++;
       this.seq++;
+      this.unitsSubmitted += units;
       if (timed) await this.wait(this.profiler!.collect(timed, this.kernelTimes));
       return;
     }
