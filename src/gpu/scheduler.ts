@@ -68,7 +68,7 @@ export class Scheduler {
 
   /**
    * Waits until everything submitted so far is complete. With sleepy waits it first sleeps
-   * through ~80 % of the GPU time it still expects, then polls for the rest. The model learns
+   * through ~90 % of the GPU time it still expects, then polls for the rest. The model learns
    * from waits that found the GPU still busy; a wait that found it already idle (it slept too
    * long) lowers the estimate to what that wait proves.
    */
@@ -77,7 +77,7 @@ export class Scheduler {
     if (this.completedSeq >= target) return;
     const units = Math.max(1, this.unitsSubmitted - this.unitsCompleted);
     const started = Math.max(this.firstPendingAt, this.lastDoneAt);
-    const nap = 0.8 * (started + units * this.msPerUnit - performance.now());
+    const nap = 0.9 * (started + units * this.msPerUnit - performance.now());
     if (nap > 1) await new Promise((r) => setTimeout(r, nap));
     const asked = performance.now();
     await this.wait(this.device.queue.onSubmittedWorkDone() as Promise<undefined>);
