@@ -31,12 +31,25 @@ const argv = process.argv.slice(2);
 const what = argv.find((a) => !a.startsWith('--')) ?? 'all';
 const backend = (argv.includes('--backend') ? argv[argv.indexOf('--backend') + 1] : 'cpu') as BackendName;
 const quick = argv.includes('--quick');
-const summary: Record<string, unknown> = { backend, quick };
+const weightRule = (argv.includes('--weight-rule') ? argv[argv.indexOf('--weight-rule') + 1] : 'one-se') as 'best' | 'one-se';
+const summary: Record<string, unknown> = { backend, quick, weightRule };
 
 const mseOf = (ds: { trueD: Matrix64; trueH: Matrix64 }, r: { D: Matrix64; H: Matrix64 }) =>
   compareToTruth({ trueD: ds.trueD, D: r.D, trueH: ds.trueH, H: r.H });
 
-const configs = quick
+// --more: six further data sets (other shapes, count levels and seeds) to check a rule chosen on the first four.
+const more = argv.includes('--more');
+summary['more'] = more;
+const configs = more
+  ? [
+      { rows: 48, cols: 48, counts: 50, seed: 5 },
+      { rows: 64, cols: 64, counts: 20, seed: 6 },
+      { rows: 48, cols: 64, counts: 200, seed: 7 },
+      { rows: 64, cols: 48, counts: 300, seed: 8 },
+      { rows: 56, cols: 56, counts: 100, seed: 9 },
+      { rows: 40, cols: 60, counts: 30, seed: 10 },
+    ]
+  : quick
   ? [{ rows: 48, cols: 48, counts: 100, seed: 1 }]
   : [
       { rows: 48, cols: 48, counts: 20, seed: 1 },
@@ -61,7 +74,7 @@ async function quality() {
   const rows = [];
   for (const c of configs) {
     const ds = make(c);
-    const auto = await autoFit(ds.X, { components: 3, G: ds.G, shape: ds.shape, backend });
+    const auto = await autoFit(ds.X, { components: 3, G: ds.G, shape: ds.shape, backend, weightRule });
     const autoMse = mseOf(ds, auto).meanMse;
     const grid: { lambda: number; mu: number; mse: number }[] = [];
     for (const lambda of [0, 1, 4, 16]) {
@@ -275,7 +288,7 @@ async function toy() {
   };
   const X = load('X.npy');
   const t0 = performance.now();
-  const r = await autoFit(X, { components: 3, G: load('G.npy'), shape: { rows: 100, cols: 100 }, backend });
+  const r = await autoFit(X, { components: 3, G: load('G.npy'), shape: { rows: 100, cols: 100 }, backend, weightRule });
   const wall = (performance.now() - t0) / 1000;
   const cmp = compareToTruth({ trueD: load('GW.npy'), D: r.D, trueH: load('H.npy'), H: r.H });
   summary['toy'] = {

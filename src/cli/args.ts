@@ -133,6 +133,12 @@ export const AUTO_FLAGS: readonly FlagSpec[] = [
   },
   { name: 'mus', key: 'mus', type: { kind: 'numberList', metavar: 'M[,M...]', min: 0 }, help: 'μ grid (the same at both levels). Default 0,0.1,1' },
   { name: 'no-refine', key: 'noRefine', type: { kind: 'bool' }, help: 'skip the second batch refining around the best grid point (log-midpoints to its grid neighbours, never past the grid ends)' },
+  {
+    name: 'weight-rule',
+    key: 'weightRule',
+    type: { kind: 'enum', values: ['one-se', 'best'] },
+    help: 'how λ, μ are chosen from the held-out scores: the most regularised within one standard error of the best (one-se) or the best. Default one-se',
+  },
   { name: 'splits', key: 'splits', type: { kind: 'int', metavar: 'S', min: 1 }, help: 'independent count splits (2 folds each). Default 1' },
   { name: 'tune-iter', key: 'tuneMaxIter', type: { kind: 'int', metavar: 'N', min: 1 }, help: 'iterations of each tuning candidate (fixed budget, after shared warm-start iterations per fold: 50 for one k, 100 for several). Default 100 for one k, 300 when choosing k' },
   {
@@ -166,6 +172,7 @@ export interface AutoArgs {
   lambdas?: number[];
   mus?: number[];
   noRefine?: boolean;
+  weightRule?: 'one-se' | 'best';
   splits?: number;
   tuneMaxIter?: number;
   epsilonReg?: number;

@@ -68,6 +68,7 @@ export async function runAuto(args: AutoArgs, ctx: RunContext): Promise<number> 
   if (args.lambdas !== undefined) options.lambdas = args.lambdas;
   if (args.mus !== undefined) options.mus = args.mus;
   if (args.noRefine) options.refine = false;
+  if (args.weightRule !== undefined) options.weightRule = args.weightRule;
   if (args.splits !== undefined) options.splits = args.splits;
   if (args.tuneMaxIter !== undefined) options.tuneMaxIter = args.tuneMaxIter;
   if (args.epsilonReg !== undefined) options.epsilonReg = args.epsilonReg;

@@ -49,10 +49,14 @@ describe('autoFit', () => {
       expect(c.foldScores).toHaveLength(2);
       expect(c.lambdaFull).toBeCloseTo(c.lambdaBinned * r.bin.b ** 2, 12);
     }
+    // The one-standard-error rule: the chosen candidate is at least as regularised as the best
+    // (larger λ, or the same λ and μ ≥), and its score is the best's or close to it.
     const best = r.validation.reduce((a, c) => (c.score < a.score ? c : a));
-    expect(r.lambdaBinned).toBe(best.lambdaBinned);
-    expect(r.mu).toBe(best.mu);
-    expect(r.lambda).toBeCloseTo(best.lambdaBinned * r.bin.b ** 2, 12);
+    const chosen = r.validation.find((c) => c.lambdaBinned === r.lambdaBinned && c.mu === r.mu)!;
+    expect(chosen).toBeDefined();
+    expect(r.lambdaBinned > best.lambdaBinned || (r.lambdaBinned === best.lambdaBinned && r.mu >= best.mu)).toBe(true);
+    expect(chosen.score).toBeLessThan(best.score * 1.05);
+    expect(r.lambda).toBeCloseTo(r.lambdaBinned * r.bin.b ** 2, 12);
     expect(r.stages.fineTune.iterations).toBeGreaterThan(0);
     expect(r.stages.binnedFit.iterations).toBeGreaterThan(0);
     // Tuning (warm starts and candidates) with ESPM's step, the binned fit and the fine-tune with
@@ -64,6 +68,17 @@ describe('autoFit', () => {
     for (let j = 0; j < ds.X.cols; j++) expect(r.H.data[j] + r.H.data[ds.X.cols + j] + r.H.data[2 * ds.X.cols + j]).toBeCloseTo(1, 5);
     const plain = await fitSmoothNMF(ds.X, { components: 3, normalize: true, maxIter: 1000, tol: 1e-6, backend: 'cpu' });
     expect(mse(r)).toBeLessThan(mse(plain));
+  });
+
+  test("weightRule 'best' takes the lowest held-out score; 'one-se' the most regularised within one SE", async () => {
+    const o = { components: 3, G: ds.G, shape: ds.shape, backend: 'cpu' as const, tuneMaxIter: 40, warmIter: 20, lambdas: [0, 1, 10], mus: [0, 1], refine: false, skipFineTune: true };
+    const b = await autoFit(ds.X, { ...o, weightRule: 'best' });
+    const lowest = b.validation.reduce((a, c) => (c.score < a.score ? c : a));
+    expect([b.lambdaBinned, b.mu]).toEqual([lowest.lambdaBinned, lowest.mu]);
+    const s1 = await autoFit(ds.X, { ...o, weightRule: 'one-se' });
+    expect(s1.validation.map((c) => c.score)).toEqual(b.validation.map((c) => c.score)); // same fits
+    expect(s1.lambdaBinned > b.lambdaBinned || (s1.lambdaBinned === b.lambdaBinned && s1.mu >= b.mu)).toBe(true);
+    await expect(autoFit(ds.X, { ...o, weightRule: 'lowest' as never })).rejects.toThrow(/weightRule must be/);
   });
 
   test('k beyond what the data allows, an empty grid, no finite score: clear errors', async () => {
