@@ -88,7 +88,7 @@ describe('scheduler waits', () => {
   test('sleepy ring: a loss slot is mapped only once its submit is known complete', async () => {
     const { device, log, kernel } = fakeDevice(5);
     const s = new Scheduler(device, guard, 2, true);
-    const ring = new ReadbackRing([stagingBuffer(log)], [null], guard, s, true);
+    const ring = new ReadbackRing([stagingBuffer(log)], [null], guard, s);
     s.dispatch(kernel, {} as GPUBindGroup, 1);
     await s.submit();
     const slot = ring.acquire()!;

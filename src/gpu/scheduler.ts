@@ -46,7 +46,7 @@ export class Scheduler {
     private readonly device: GPUDevice,
     private readonly guard?: DeviceGuard,
     private readonly maxInFlight = 2,
-    private readonly sleepyWaits = false,
+    readonly sleepyWaits = false,
   ) {}
 
   /** The number of the latest submit (for `isComplete`). */
@@ -166,20 +166,18 @@ export class Scheduler {
       // At most maxInFlight outstanding: wait for everything before this submit when it is full.
       if (this.seq - this.completedSeq >= this.maxInFlight) await this.settle();
       if (this.seq === this.completedSeq) this.firstPendingAt = performance.now();
-      this.device.queue.submit([cb]);
-      this.stats.submits++;
-      this.seq++;
-      this.unitsSubmitted += units;
-      if (timed) await this.wait(this.profiler!.collect(timed, this.kernelTimes));
-      return;
+    } else {
+      while (this.inFlight.length >= this.maxInFlight) await this.wait(this.inFlight.shift()!);
     }
-    while (this.inFlight.length >= this.maxInFlight) await this.wait(this.inFlight.shift()!);
     this.device.queue.submit([cb]);
     this.stats.submits++;
     this.seq++;
-    const done = this.device.queue.onSubmittedWorkDone() as Promise<undefined>;
-    done.catch(() => undefined); // a lost device rejects it; the guard reports the loss
-    this.inFlight.push(done);
+    this.unitsSubmitted += units;
+    if (!this.sleepyWaits) {
+      const done = this.device.queue.onSubmittedWorkDone() as Promise<undefined>;
+      done.catch(() => undefined); // a lost device rejects it; the guard reports the loss
+      this.inFlight.push(done);
+    }
     if (timed) await this.wait(this.profiler!.collect(timed, this.kernelTimes));
   }
 
@@ -229,8 +227,8 @@ export class ReadbackRing<T> {
   private readonly slots: RingSlot<T>[];
   private readonly queue: RingSlot<T>[] = [];
 
-  /** `sched`: with sleepy waits, maps are requested only once their submit is known complete. */
-  constructor(staging: GPUBuffer[], extras: T[], private readonly guard: DeviceGuard, private readonly sched?: Scheduler, private readonly sleepy = false) {
+  /** `sched`: with its sleepy waits, maps are requested only once their submit is known complete. */
+  constructor(staging: GPUBuffer[], extras: T[], private readonly guard: DeviceGuard, private readonly sched?: Scheduler) {
     this.slots = staging.map((s, i) => ({ staging: s, extra: extras[i], iteration: -1, seq: 0, size: 0, mapped: null, ready: false }));
   }
 
@@ -247,7 +245,7 @@ export class ReadbackRing<T> {
     slot.seq = this.sched?.submitted ?? 0;
     slot.size = size;
     slot.mapped = null;
-    if (!this.sleepy) this.map(slot);
+    if (!this.sched?.sleepyWaits) this.map(slot);
     this.queue.push(slot);
   }
 

@@ -326,7 +326,7 @@ export async function solveBatchGpu(
     }
     const sched = new Scheduler(device, guard, 2, ctx.sleepyWaits);
     scheduler = sched;
-    ring = new ReadbackRing(staging, extras, guard, sched, ctx.sleepyWaits);
+    ring = new ReadbackRing(staging, extras, guard, sched);
     const rb = ring;
 
     phase('upload (X packing, buffers)');
