@@ -40,7 +40,21 @@ const mseOf = (ds: { trueD: Matrix64; trueH: Matrix64 }, r: { D: Matrix64; H: Ma
 // --more: six further data sets (other shapes, count levels and seeds) to check a rule chosen on the first four.
 const more = argv.includes('--more');
 summary['more'] = more;
-const configs = more
+// --extra: eight more (new seeds, 25–1000 counts, one with k = 4), used to choose λ's bin exponent (2.5) among b², √2·b² and b^2.5.
+const extra = argv.includes('--extra');
+summary['extra'] = extra;
+const configs: { rows: number; cols: number; counts: number; seed: number; k?: number }[] = extra
+  ? [
+      { rows: 64, cols: 64, counts: 40, seed: 11 },
+      { rows: 72, cols: 48, counts: 150, seed: 12 },
+      { rows: 48, cols: 48, counts: 400, seed: 13 },
+      { rows: 96, cols: 96, counts: 25, seed: 14 },
+      { rows: 40, cols: 40, counts: 1000, seed: 15 },
+      { rows: 60, cols: 60, counts: 70, seed: 16 },
+      { rows: 64, cols: 64, counts: 100, seed: 17, k: 4 },
+      { rows: 80, cols: 64, counts: 250, seed: 18 },
+    ]
+  : more
   ? [
       { rows: 48, cols: 48, counts: 50, seed: 5 },
       { rows: 64, cols: 64, counts: 20, seed: 6 },
@@ -73,18 +87,19 @@ function convergedAt(losses: LossSample[]): LossSample | undefined {
 async function quality() {
   const rows = [];
   for (const c of configs) {
-    const ds = make(c);
-    const auto = await autoFit(ds.X, { components: 3, G: ds.G, shape: ds.shape, backend, weightRule });
+    const k = c.k ?? 3;
+    const ds = make(c, k);
+    const auto = await autoFit(ds.X, { components: k, G: ds.G, shape: ds.shape, backend, weightRule });
     const autoMse = mseOf(ds, auto).meanMse;
     const grid: { lambda: number; mu: number; mse: number }[] = [];
     for (const lambda of [0, 1, 4, 16]) {
       for (const mu of [0, 0.1, 1]) {
         // The oracle fits with the tight step: the same optimum as ESPM's, reached within the budget.
-        const r = await fitSmoothNMF(ds.X, { components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h', normalize: true, maxIter: 2000, tol: 1e-7, majorizer: 'tight', backend });
+        const r = await fitSmoothNMF(ds.X, { components: k, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h', normalize: true, maxIter: 2000, tol: 1e-7, majorizer: 'tight', backend });
         grid.push({ lambda, mu, mse: mseOf(ds, r).meanMse });
       }
     }
-    const plain = await fitSmoothNMF(ds.X, { components: 3, normalize: true, maxIter: 2000, tol: 1e-7, backend });
+    const plain = await fitSmoothNMF(ds.X, { components: k, normalize: true, maxIter: 2000, tol: 1e-7, backend });
     const best = grid.reduce((a, g) => (g.mse < a.mse ? g : a));
     rows.push({
       config: c,

@@ -129,7 +129,7 @@ export const AUTO_FLAGS: readonly FlagSpec[] = [
     name: 'lambdas',
     key: 'lambdas',
     type: { kind: 'numberList', metavar: 'L[,L...]', min: 0 },
-    help: 'λ grid at the binned level (λ_full = b² λ_binned). Default 0,0.1,1,10',
+    help: 'λ grid at the binned level (λ_full = b^2.5 λ_binned). Default 0,0.1,0.316,1,3.16,10',
   },
   { name: 'mus', key: 'mus', type: { kind: 'numberList', metavar: 'M[,M...]', min: 0 }, help: 'μ grid (the same at both levels). Default 0,0.1,1' },
   { name: 'no-refine', key: 'noRefine', type: { kind: 'bool' }, help: 'skip the second batch refining around the best grid point (log-midpoints to its grid neighbours, never past the grid ends)' },

@@ -40,14 +40,14 @@ describe('autoFit', () => {
     const r = await autoFit(ds.X, { components: 3, G: ds.G, shape: ds.shape, backend: spy, tuneMaxIter: 60, warmIter: 30 });
     expect(r.bin.b).toBeGreaterThanOrEqual(2);
     expect(r.bin.reason).toBe('auto');
-    // 12-point grid and refinement: one batch per fold (2 folds), the grid in one batch each.
-    expect(batches[0]).toBe(12);
-    expect(batches[1]).toBe(12);
+    // 18-point grid (6 λ × 3 μ) and refinement: one batch per fold (2 folds), the grid in one batch each.
+    expect(batches[0]).toBe(18);
+    expect(batches[1]).toBe(18);
     expect(r.stages.tune.batches).toBe(batches.length);
     expect(r.validation.length).toBe(r.stages.tune.candidates);
     for (const c of r.validation) {
       expect(c.foldScores).toHaveLength(2);
-      expect(c.lambdaFull).toBeCloseTo(c.lambdaBinned * r.bin.b ** 2, 12);
+      expect(c.lambdaFull).toBeCloseTo(c.lambdaBinned * r.bin.b ** 2.5, 12);
     }
     // The one-standard-error rule: the chosen candidate is at least as regularised as the best
     // (larger λ, or the same λ and μ ≥), and its score is the best's or close to it.
@@ -56,7 +56,7 @@ describe('autoFit', () => {
     expect(chosen).toBeDefined();
     expect(r.lambdaBinned > best.lambdaBinned || (r.lambdaBinned === best.lambdaBinned && r.mu >= best.mu)).toBe(true);
     expect(chosen.score).toBeLessThan(best.score * 1.05);
-    expect(r.lambda).toBeCloseTo(r.lambdaBinned * r.bin.b ** 2, 12);
+    expect(r.lambda).toBeCloseTo(r.lambdaBinned * r.bin.b ** 2.5, 12);
     expect(r.stages.fineTune.iterations).toBeGreaterThan(0);
     expect(r.stages.binnedFit.iterations).toBeGreaterThan(0);
     // Tuning (warm starts and candidates) with ESPM's step, the binned fit and the fine-tune with
@@ -184,7 +184,7 @@ describe('webnmf auto', () => {
     expect(report.chosen.bin).toBe(2);
     expect(report.bin.reason).toBe('given');
     expect(report.validation.length).toBeGreaterThanOrEqual(4);
-    expect(report.chosen.lambda).toBeCloseTo(4 * report.chosen.lambdaBinned, 12);
+    expect(report.chosen.lambda).toBeCloseTo(2 ** 2.5 * report.chosen.lambdaBinned, 12);
     for (const s of ['bin', 'tune', 'binnedFit', 'upsample', 'fineTune', 'total']) expect(report.stages[s].seconds).toBeGreaterThanOrEqual(0);
     expect(readFileSync(join(out, 'H.npy')).length).toBeGreaterThan(3 * 1024 * 8);
     expect(stdout.text).toMatch(/webnmf auto: bin 2, k = 3/);

@@ -141,8 +141,11 @@ describe('upsampleMaps and the rescaling rule', () => {
     expect(H.data[full.cols - 1]).toBeCloseTo(0.7, 12);
   });
 
-  test('λ_full = b² λ_binned, μ unchanged', () => {
-    expect(rescaleWeights(0.5, 0.1, 4)).toEqual({ lambda: 8, mu: 0.1 });
+  test('λ_full = b^2.5 λ_binned, μ unchanged; b = 1 keeps both', () => {
+    expect(rescaleWeights(0.5, 0.1, 4)).toEqual({ lambda: 16, mu: 0.1 });
+    expect(rescaleWeights(0.3, 0.2, 1)).toEqual({ lambda: 0.3, mu: 0.2 });
+    expect(rescaleWeights(1, 1, 2).lambda).toBeCloseTo(4 * Math.SQRT2, 12);
+    expect(rescaleWeights(1, 1, 3).lambda).toBeCloseTo(9 * Math.sqrt(3), 12);
   });
 });
 
