@@ -17,12 +17,18 @@ struct Params {
   segLen: u32, nSeg: u32, seg0: u32, flags: u32,
   lsegLen: u32, nLseg: u32, lseg0: u32, batch: u32,
   eps: f32, sigma: f32, xScale: f32, pPad: u32,
-  pcPad: u32, pad1: u32, pad2: u32, pad3: u32,
+  pcPad: u32, xTiny: f32, pad2: u32, pad3: u32,
 }
 // pPad, pcPad: row strides of H (k × pPad) and of an X chunk (n × pcPad), multiples of 8 pixels;
 // padding pixels hold X = 0 and H = 0.
 // flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16,
-//        32 = tight Laplacian majoriser (see `root` below; used where λ ≠ 0)
+//        32 = tight Laplacian majoriser (see `root` below; used where λ ≠ 0), 64 = X sparse
+// Sparse X (flag 64, counts only, PPT = 8): the X binding holds u32 words (`xw`):
+//   [0] start of the per-pixel entries E, [1] start of the per-(segment, channel) offsets,
+//   [2] start of their entries, [3] unused; from 4: pcPad + 1 per-pixel offsets into E;
+//   E: (channel << 16) | count for every nonzero of the chunk, pixel by pixel (count 0xffff:
+//   P.xTiny, ESPM's ε fill of all-zero lines; see w_num.wgsl for the per-channel half).
+//   Only nonzero counts cost work: X ⊘ DH is 0 where X is 0.
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> probs: array<f32>;
@@ -34,8 +40,11 @@ struct Params {
 
 override PSTRIDE: u32 = 32u;
 // small (per batch, stride SSTRIDE): [0, K) colsum D, [16, 16+K) row sums of H, [32, 32+K) row max of H,
-// [48, 48+K*K) DᵀD (Frobenius), [304, 304+K*K) H Hᵀ (Frobenius)
+// [48, 48+K*K) DᵀD (Frobenius), [304, 304+K*K) H Hᵀ (Frobenius), [560, 560+K) Σ_i max(D_ik, ε)
 override SSTRIDE: u32 = 576u;
+
+/** One u32 word of a sparse X chunk. */
+fn xw(w: u32) -> u32 { return X[w >> 2u][w & 3u]; }
 
 /** One old H value (Laplacian neighbours). */
 fn hAt(idx: u32) -> f32 { return Hin[idx >> 2u][idx & 3u]; }
@@ -76,7 +85,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
 
   let xrow = q0 / PPT;
   let xstride = P.pcPad / PPT;
-  for (var i = 0u; i < P.n; i++) {
+  let sparse = (P.flags & 64u) != 0u;
+  if (sparse) {
+    let ent = xw(0u);
+    for (var j = 0u; j < PPT; j++) {
+      let e1 = xw(5u + q0 + j);
+      for (var e = xw(4u + q0 + j); e < e1; e++) {
+        let w = xw(ent + e);
+        let di = db + (w >> 16u) * K;
+        let xv = select(f32(w & 0xffffu) * P.xScale, P.xTiny, (w & 0xffffu) == 0xffffu);
+        if (frob) {
+          for (var kk = 0u; kk < K; kk++) { a[kk][j] += D[di + kk] * xv; }
+        } else {
+          var dh = 0.0;
+          for (var kk = 0u; kk < K; kk++) { dh += D[di + kk] * h[kk][j]; }
+          let r = xv / select(dh, P.eps, dh <= 0.0);
+          for (var kk = 0u; kk < K; kk++) { a[kk][j] += D[di + kk] * r; }
+        }
+      }
+    }
+  }
+  for (var i = 0u; i < select(P.n, 0u, sparse); i++) {
     let xv = X[i * xstride + xrow];
     var x: array<f32, MAXPPT>;
     if (packed) {

@@ -13,7 +13,7 @@ override PPT: u32 = 4u;
 override PSTRIDE: u32 = 32u;
 override SSTRIDE: u32 = 576u;
 // small (per batch, stride SSTRIDE): [0, K) colsum D, [16, 16+K) row sums of H, [32, 32+K) row max of H,
-// [48, 48+K*K) DᵀD (Frobenius), [304, 304+K*K) H Hᵀ (Frobenius)
+// [48, 48+K*K) DᵀD (Frobenius), [304, 304+K*K) H Hᵀ (Frobenius), [560, 560+K) Σ_i max(D_ik, ε)
 const MAXK: u32 = 16u;
 const MAXPPT: u32 = 8u;
 
@@ -23,11 +23,14 @@ struct Params {
   segLen: u32, nSeg: u32, seg0: u32, flags: u32,
   lsegLen: u32, nLseg: u32, lseg0: u32, batch: u32,
   eps: f32, sigma: f32, xScale: f32, pPad: u32,
-  pcPad: u32, pad1: u32, pad2: u32, pad3: u32,
+  pcPad: u32, xTiny: f32, pad2: u32, pad3: u32,
 }
 // pPad, pcPad: row strides of H (k × pPad) and of an X chunk (n × pcPad), multiples of 8 pixels;
 // padding pixels hold X = 0 and H = 0.
-// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16
+// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16,
+//        64 = X sparse (KL only; layout in h_update.wgsl): per pixel Σ_i Y_ip = Σ_k c_k max(H_kp, ε)
+//        with c_k = Σ_i max(D_ik, ε) (small[560 + k], from w_update), plus −X + X log(X / Y) over
+//        the pixel's nonzero counts.
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> probs: array<f32>;
@@ -39,6 +42,9 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> lpart: array<f32>;
 
 fn hAt(idx: u32) -> f32 { return H[idx >> 2u][idx & 3u]; }
+
+/** One u32 word of a sparse X chunk. */
+fn xw(w: u32) -> u32 { return X[w >> 2u][w & 3u]; }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -73,7 +79,25 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
 
   var kl = 0.0;
   let xstride = P.pcPad / PPT;
-  for (var i = 0u; i < P.n; i++) {
+  let sparse = (P.flags & 64u) != 0u;
+  if (sparse) {
+    let ent = xw(0u);
+    for (var j = 0u; j < PPT; j++) {
+      var t = 0.0;
+      for (var kk = 0u; kk < K; kk++) { t += small[sb + 560u + kk] * max(h[kk][j], P.eps); }
+      let e1 = xw(5u + q0 + j);
+      for (var e = xw(4u + q0 + j); e < e1; e++) {
+        let w = xw(ent + e);
+        let di = db + (w >> 16u) * K;
+        let xv = select(f32(w & 0xffffu) * P.xScale, P.xTiny, (w & 0xffffu) == 0xffffu);
+        var y = 0.0;
+        for (var kk = 0u; kk < K; kk++) { y += max(D[di + kk], P.eps) * max(h[kk][j], P.eps); }
+        t += xv * log(max(xv, P.eps) / y) - xv;
+      }
+      kl += select(0.0, t, j < nreal);
+    }
+  }
+  for (var i = 0u; i < select(P.n, 0u, sparse); i++) {
     let xv = X[i * xstride + g];
     var x: array<f32, MAXPPT>;
     if (packed) {

@@ -11,7 +11,7 @@ struct Params {
   segLen: u32, nSeg: u32, seg0: u32, flags: u32,
   lsegLen: u32, nLseg: u32, lseg0: u32, batch: u32,
   eps: f32, sigma: f32, xScale: f32, pPad: u32,
-  pcPad: u32, pad1: u32, pad2: u32, pad3: u32,
+  pcPad: u32, xTiny: f32, pad2: u32, pad3: u32,
 }
 // n channels, p total pixels, k components, p0/pc the span; A, Y, B are k × p (component-major).
 

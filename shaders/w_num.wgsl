@@ -20,11 +20,14 @@ struct Params {
   segLen: u32, nSeg: u32, seg0: u32, flags: u32,
   lsegLen: u32, nLseg: u32, lseg0: u32, batch: u32,
   eps: f32, sigma: f32, xScale: f32, pPad: u32,
-  pcPad: u32, pad1: u32, pad2: u32, pad3: u32,
+  pcPad: u32, xTiny: f32, pad2: u32, pad3: u32,
 }
 // pPad, pcPad: row strides of H (k × pPad) and of an X chunk (n × pcPad), multiples of 8 pixels;
 // padding pixels hold X = 0 and H = 0.
-// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16
+// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16,
+//        64 = X sparse: the per-(segment, channel) half of the layout in h_update.wgsl: from
+//        word [1], nSeg·n + 1 offsets (index s·n + i, s the segment within the chunk) into the
+//        entries from word [2], (pixel within the segment << 16) | count.
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<vec4<u32>>;
@@ -34,6 +37,9 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> hpart: array<f32>;
 
 // hpart per (b, segment): [0, K) row sums, [K, 2K) row maxima
+
+/** One u32 word of a sparse X chunk. */
+fn xw(w: u32) -> u32 { return X[w >> 2u][w & 3u]; }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -64,7 +70,40 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   }
   for (var kk = 0u; kk < K; kk++) { rs[kk] = 0.0; mx[kk] = 0.0; }
 
-  for (var q = q0; q < q1; q += PPT) {
+  let sparse = (P.flags & 64u) != 0u;
+  if (sparse) {
+    let offs = xw(1u) + s * P.n;
+    let ent = xw(2u);
+    for (var c = 0u; c < CPT; c++) {
+      let i = min(i0 + c, P.n - 1u);
+      let e1 = select(xw(offs + i), xw(offs + i + 1u), i0 + c < P.n);   // rows past n: no entries
+      for (var e = xw(offs + i); e < e1; e++) {
+        let w = xw(ent + e);
+        let hq = hb + q0 + (w >> 16u);
+        let xv = select(f32(w & 0xffffu) * P.xScale, P.xTiny, (w & 0xffffu) == 0xffffu);
+        var hk: array<f32, MAXK>;
+        var dh = 0.0;
+        for (var kk = 0u; kk < K; kk++) {
+          let ix = hq + kk * P.pPad;
+          hk[kk] = H[ix >> 2u][ix & 3u];
+          dh += d[c][kk] * hk[kk];
+        }
+        let r = select(xv / select(dh, P.eps, dh <= 0.0), xv, frob);
+        for (var kk = 0u; kk < K; kk++) { acc[c][kk] += r * hk[kk]; }
+      }
+    }
+    if (first) {
+      for (var q = q0; q < q1; q++) {
+        for (var kk = 0u; kk < K; kk++) {
+          let ix = hb + kk * P.pPad + q;
+          let hv = H[ix >> 2u][ix & 3u];
+          rs[kk] += hv;
+          mx[kk] = max(mx[kk], hv);
+        }
+      }
+    }
+  }
+  for (var q = q0; q < select(q1, q0, sparse); q += PPT) {
     var h: array<array<f32, MAXPPT>, MAXK>;
     for (var kk = 0u; kk < K; kk++) {
       for (var v = 0u; v < PPT / 4u; v++) {

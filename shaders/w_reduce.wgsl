@@ -5,7 +5,7 @@ override WG: u32 = 64u;
 override K: u32 = 3u;
 override SSTRIDE: u32 = 576u;
 // small (per batch, stride SSTRIDE): [0, K) colsum D, [16, 16+K) row sums of H, [32, 32+K) row max of H,
-// [48, 48+K*K) DᵀD (Frobenius), [304, 304+K*K) H Hᵀ (Frobenius)
+// [48, 48+K*K) DᵀD (Frobenius), [304, 304+K*K) H Hᵀ (Frobenius), [560, 560+K) Σ_i max(D_ik, ε)
 
 struct Params {
   n: u32, p: u32, k: u32, m: u32,
@@ -13,7 +13,7 @@ struct Params {
   segLen: u32, nSeg: u32, seg0: u32, flags: u32,
   lsegLen: u32, nLseg: u32, lseg0: u32, batch: u32,
   eps: f32, sigma: f32, xScale: f32, pPad: u32,
-  pcPad: u32, pad1: u32, pad2: u32, pad3: u32,
+  pcPad: u32, xTiny: f32, pad2: u32, pad3: u32,
 }
 // pPad, pcPad: row strides of H (k × pPad) and of an X chunk (n × pcPad), multiples of 8 pixels;
 // padding pixels hold X = 0 and H = 0.

@@ -11,7 +11,7 @@ override K: u32 = 3u;
 override PSTRIDE: u32 = 32u;
 override SSTRIDE: u32 = 576u;
 // small (per batch, stride SSTRIDE): [0, K) colsum D, [16, 16+K) row sums of H, [32, 32+K) row max of H,
-// [48, 48+K*K) DᵀD (Frobenius), [304, 304+K*K) H Hᵀ (Frobenius)
+// [48, 48+K*K) DᵀD (Frobenius), [304, 304+K*K) H Hᵀ (Frobenius), [560, 560+K) Σ_i max(D_ik, ε)
 
 struct Params {
   n: u32, p: u32, k: u32, m: u32,
@@ -19,7 +19,7 @@ struct Params {
   segLen: u32, nSeg: u32, seg0: u32, flags: u32,
   lsegLen: u32, nLseg: u32, lseg0: u32, batch: u32,
   eps: f32, sigma: f32, xScale: f32, pPad: u32,
-  pcPad: u32, pad1: u32, pad2: u32, pad3: u32,
+  pcPad: u32, xTiny: f32, pad2: u32, pad3: u32,
 }
 // pPad, pcPad: row strides of H (k × pPad) and of an X chunk (n × pcPad), multiples of 8 pixels;
 // padding pixels hold X = 0 and H = 0.
@@ -127,6 +127,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       }
     }
     var cs = 0.0;
+    var csc = 0.0;   // Σ_i max(D_ik, ε): the sparse loss's Σ_i Y_ip (loss.wgsl)
     for (var i = 0u; i < P.n; i++) {
       var d = 0.0;
       if (hasG) {
@@ -136,8 +137,10 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       }
       D[db + i * K + kk] = d;
       cs += d;
+      csc += max(d, P.eps);
     }
     small[sb + kk] = cs;
+    small[sb + 560u + kk] = csc;
   }
   storageBarrier();
   if (frob && isCol) {

@@ -20,6 +20,8 @@ export interface WebGPUBackendOptions extends EngineOptions {
 export interface WebGPUBackend extends Backend {
   readonly name: 'webgpu';
   readonly adapterInfo: string;
+  /** A software adapter (lavapipe, SwiftShader, WARP): some defaults differ there (EngineOptions). */
+  readonly software: boolean;
   readonly device: GPUDevice;
   readonly pool: BufferPool;
   /** Solves problems sharing the same X together, in the same dispatches. */
@@ -44,6 +46,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   return {
     name: 'webgpu',
     adapterInfo: ctx.adapterInfo,
+    software: ctx.software,
     device: ctx.device,
     pool,
     solve: (problem, hooks) =>

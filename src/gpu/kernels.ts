@@ -14,14 +14,14 @@ export const MAX_K = 16;
 /** Per-problem float slots in the `probs` storage buffer (λ, ε_reg, tol, simplexTol, μ[16]). */
 export const PSTRIDE = 32;
 export const PROB = { lambda: 0, epsReg: 1, tol: 2, simplexTol: 3, mu: 4 } as const;
-/** Per-problem float slots in the `small` buffer: colsum D, row sums of H, row maxima, DᵀD, HHᵀ. */
+/** Per-problem float slots in the `small` buffer: colsum D, row sums of H, row maxima, DᵀD, HHᵀ, Σ_i max(D_ik, ε). */
 export const SSTRIDE = 576;
-export const SMALL = { dsum: 0, hsum: 16, hmax: 32, dtd: 48, hht: 304 } as const;
+export const SMALL = { dsum: 0, hsum: 16, hmax: 32, dtd: 48, hht: 304, dsumClamped: 560 } as const;
 /** Floats per loss partial: KL, log-reg, Laplacian, rel_H. */
 export const LOSS_PARTS = 4;
 
 /** Bits of Params.flags. */
-export const FLAG = { hasG: 1, simplexH: 2, simplexW: 4, frobenius: 8, packedU16: 16, tight: 32 } as const;
+export const FLAG = { hasG: 1, simplexH: 2, simplexW: 4, frobenius: 8, packedU16: 16, tight: 32, sparseX: 64 } as const;
 
 /** The uniform `Params`, declared once: WGSL member order and type. All members are 4 bytes. */
 export const PARAMS_LAYOUT = [
@@ -30,7 +30,7 @@ export const PARAMS_LAYOUT = [
   ['segLen', 'u32'], ['nSeg', 'u32'], ['seg0', 'u32'], ['flags', 'u32'],
   ['lsegLen', 'u32'], ['nLseg', 'u32'], ['lseg0', 'u32'], ['batch', 'u32'],
   ['eps', 'f32'], ['sigma', 'f32'], ['xScale', 'f32'], ['pPad', 'u32'],
-  ['pcPad', 'u32'], ['pad1', 'u32'], ['pad2', 'u32'], ['pad3', 'u32'],
+  ['pcPad', 'u32'], ['xTiny', 'f32'], ['pad2', 'u32'], ['pad3', 'u32'],
 ] as const;
 /** Pixel rows of H and X chunks are padded to a multiple of this (the widest pixel group). */
 export const PIXEL_ALIGN = 8;

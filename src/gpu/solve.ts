@@ -10,7 +10,7 @@
  */
 import { WebnmfError } from '../errors.js';
 import { StopRule, sampleDue } from '../problem/stopping.js';
-import { EPSILON, SIGMA_L, type LossSample, type Matrix64, type Problem, type SolveHooks, type SolveResult, type StopReason } from '../types.js';
+import { EPSILON, SIGMA_L, type LossSample, type Matrix, type Matrix64, type Problem, type SolveHooks, type SolveResult, type StopReason } from '../types.js';
 import { BufferUsage, type GpuContext } from './device.js';
 import {
   FLAG, KernelCache, LOSS_PARTS, MAX_K, PARAMS_BYTES, PIXEL_ALIGN, PROB, PSTRIDE, SMALL, SSTRIDE, packParams,
@@ -26,6 +26,14 @@ export interface EngineOptions {
   itersPerSubmit?: number;
   /** Store X as packed u16 when it is an integer multiple of one scale (counts). Default true. */
   packX?: boolean;
+  /**
+   * Store X as its nonzero counts only (KL; counts that pack as u16; at most 65536 channels):
+   * every pass then costs work per nonzero count instead of per element, which pays on sparse
+   * cubes (EDX: most channels of a pixel hold 0). 'auto' (default): when at least
+   * SPARSE_MIN_ZERO_FRACTION (per adapter kind) of X is 0. true forces it (an error where it
+   * cannot apply).
+   */
+  sparseX?: boolean | 'auto';
   /** Pixels per W-step partial segment. Default 256. */
   segLen?: number;
   /**
@@ -42,6 +50,16 @@ export interface EngineOptions {
    */
   profileKernels?: boolean;
 }
+
+/**
+ * backend option sparseX 'auto': the sparse layout from this fraction of zero counts on.
+ * GPUs: 3/4, where it is no larger than the dense u16 layout (2 words per nonzero, one per pass
+ * order, against half a word per element) and gathers from the small D and H cost little.
+ * Software adapters load lane by lane, so each nonzero's gathers cost ~4 dense elements there:
+ * measured on lavapipe (ms per iteration, dense → sparse): 77 % zeros 76–87 → 91–107 (slower),
+ * 85 % 262–282 → 206–213, 96 % 345 → 117; so 0.85 there.
+ */
+export const SPARSE_MIN_ZERO_FRACTION = { gpu: 0.75, software: 0.85 } as const;
 
 const RING = 3;
 /** Per component: the float32 resolution of Σ_k H_kp − 1 (about 4 roundings of 6e-8 each). */
@@ -79,21 +97,99 @@ function abortError(signal: AbortSignal, details?: Record<string, unknown>): Web
   return err;
 }
 
-/** Scale s such that X = s · (integers in [0, 65535]), or null. */
-function packScale(data: ArrayLike<number>): number | null {
+/**
+ * Scale s such that X = s · (integers in [0, maxCount]), or null; entries equal to `except`
+ * (ESPM's ε in all-zero lines) are skipped: the sparse layout stores them as a sentinel.
+ */
+function packScale(data: ArrayLike<number>, maxCount = 65535, except = NaN): number | null {
   let minPos = Infinity;
   for (let j = 0; j < data.length; j++) {
     const v = data[j];
-    if (v > 0 && v < minPos) minPos = v;
+    if (v > 0 && v < minPos && v !== except) minPos = v;
   }
   if (!Number.isFinite(minPos)) return null;
-  const s = minPos;
-  for (let j = 0; j < data.length; j++) {
-    const c = data[j] / s;
-    const r = Math.round(c);
-    if (r > 65535 || Math.abs(c - r) > 1e-6 * Math.max(1, r)) return null;
+  // The smallest value is usually one count; where no count is 1, try it as 2, 3, … counts.
+  search: for (let t = 1; t <= 16; t++) {
+    const s = minPos / t;
+    for (let j = 0; j < data.length; j++) {
+      if (data[j] === except) continue;
+      const c = data[j] / s;
+      const r = Math.round(c);
+      if (r > maxCount) return null;
+      if (Math.abs(c - r) > 1e-6 * Math.max(1, r)) continue search;
+    }
+    return s;
   }
-  return s;
+  return null;
+}
+
+/** The sparse layout's count field: 16 bits, 0xffff = the fill of all-zero lines (Params.xTiny). */
+const SPARSE_FILL = 0xffff;
+
+/**
+ * Counts for the sparse layout: X = scale · (integers in [0, 65534]), except one tiny value (ESPM's
+ * ε fill of all-zero lines, normalised with X) below 1e-6 of the scale, stored as SPARSE_FILL.
+ */
+function sparseScaleOf(data: ArrayLike<number>): { scale: number; fill: number } | null {
+  const plain = packScale(data, SPARSE_FILL - 1);
+  if (plain !== null) return { scale: plain, fill: 0 };
+  let min1 = Infinity;
+  for (let j = 0; j < data.length; j++) if (data[j] > 0 && data[j] < min1) min1 = data[j];
+  let min2 = Infinity;
+  for (let j = 0; j < data.length; j++) if (data[j] > min1 && data[j] < min2) min2 = data[j];
+  if (!(min1 < 1e-6 * min2)) return null;
+  const scale = packScale(data, SPARSE_FILL - 1, min1);
+  return scale === null ? null : { scale, fill: min1 };
+}
+
+/**
+ * The sparse layout of one chunk of packed counts (X = scale · counts), as u32 words (see
+ * shaders/h_update.wgsl and w_num.wgsl): a header, the per-pixel offsets and entries
+ * (channel << 16 | count), then the per-(segment, channel) offsets and entries
+ * (pixel within the segment << 16 | count); a count of SPARSE_FILL stands for `fill`.
+ * Length padded to a multiple of 4 words.
+ */
+export function sparseChunk(X: Matrix, scale: number, fill: number, p0: number, pc: number, pcPad: number, segLen: number): Uint32Array {
+  const { rows: n, cols: p, data } = X;
+  const nSeg = Math.ceil(pc / segLen);
+  const perPixel = new Uint32Array(pcPad + 1);
+  let nnz = 0;
+  for (let i = 0; i < n; i++) {
+    const row = i * p + p0;
+    for (let q = 0; q < pc; q++) {
+      if (data[row + q] !== 0) {
+        perPixel[q + 1]++;
+        nnz++;
+      }
+    }
+  }
+  const pixOff = 4;
+  const pixEnt = pixOff + pcPad + 1;
+  const segOff = pixEnt + nnz;
+  const segEnt = segOff + nSeg * n + 1;
+  const words = new Uint32Array(Math.ceil((segEnt + nnz) / 4) * 4);
+  words.set([pixEnt, segOff, segEnt, 0]);
+  for (let q = 0; q < pcPad; q++) perPixel[q + 1] += perPixel[q];
+  words.set(perPixel, pixOff);
+  const cursor = perPixel.slice(0, pcPad);
+  let e = 0;
+  for (let s = 0; s < nSeg; s++) {
+    const q0 = s * segLen;
+    const q1 = Math.min(pc, q0 + segLen);
+    for (let i = 0; i < n; i++) {
+      words[segOff + s * n + i] = e;
+      const row = i * p + p0;
+      for (let q = q0; q < q1; q++) {
+        const v = data[row + q];
+        if (v === 0) continue;
+        const count = v === fill ? SPARSE_FILL : Math.round(v / scale);
+        words[segEnt + e++] = ((q - q0) << 16) | count;
+        words[pixEnt + cursor[q]++] = (i << 16) | count;
+      }
+    }
+  }
+  words[segOff + nSeg * n] = e;
+  return words;
 }
 
 /** Why the engine cannot run this problem (backend 'auto' then uses the CPU reference), or null. */
@@ -180,7 +276,18 @@ export async function solveBatchGpu(
   }
   const nSegT = seg0;
   const nLsegT = lseg0;
-  const flags = (G ? FLAG.hasG : 0) | (pr0.simplex === 'h' ? FLAG.simplexH : 0) | (pr0.simplex === 'w' ? FLAG.simplexW : 0) | (frob ? FLAG.frobenius : 0) | (packed ? FLAG.packedU16 : 0) | (pr0.majorizer === 'tight' ? FLAG.tight : 0);
+  const sparseScale = opts.sparseX === false || frob ? null : sparseScaleOf(X.data);
+  const sparseWhyNot = frob ? 'the Frobenius loss reads every element' : sparseScale === null ? 'X is not integer counts (times one scale) below 65535' : n > 65536 ? `X has ${n} channels (at most 65536)` : segLen > 65536 ? `segLen ${segLen} is above 65536` : null;
+  let sparse = false;
+  if (opts.sparseX === true) {
+    if (sparseWhyNot) throw new WebnmfError('usage', `sparseX: the sparse layout does not apply here: ${sparseWhyNot}; leave sparseX at 'auto'`);
+    sparse = true;
+  } else if ((opts.sparseX ?? 'auto') === 'auto' && !sparseWhyNot) {
+    let zeros = 0;
+    for (let j = 0; j < X.data.length; j++) if (X.data[j] === 0) zeros++;
+    sparse = zeros >= SPARSE_MIN_ZERO_FRACTION[ctx.software ? 'software' : 'gpu'] * X.data.length;
+  }
+  const flags = (G ? FLAG.hasG : 0) | (pr0.simplex === 'h' ? FLAG.simplexH : 0) | (pr0.simplex === 'w' ? FLAG.simplexW : 0) | (frob ? FLAG.frobenius : 0) | (packed ? FLAG.packedU16 : 0) | (pr0.majorizer === 'tight' ? FLAG.tight : 0) | (sparse ? FLAG.sparseX : 0);
 
   // ---- kernels (compiled in parallel, cached per device) ---------------------------------
   const names: KernelName[] = ['h_update', 'w_num', 'w_reduce', 'w_update', 'loss'];
@@ -197,7 +304,7 @@ export async function solveBatchGpu(
     return b;
   };
   const S = U.STORAGE | U.COPY_DST | U.COPY_SRC;
-  const write = (buf: GPUBuffer, data: Float32Array | Uint16Array | ArrayBuffer, offset = 0) => {
+  const write = (buf: GPUBuffer, data: Float32Array | Uint16Array | Uint32Array | ArrayBuffer, offset = 0) => {
     if (data instanceof ArrayBuffer) device.queue.writeBuffer(buf, offset, data);
     else device.queue.writeBuffer(buf, offset, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
   };
@@ -210,8 +317,14 @@ export async function solveBatchGpu(
     for (const [ci, c] of chunks.entries()) {
       const pcPad = align(c.pc);
       const count = n * pcPad; // rows padded with zeros to a multiple of 8 pixels
-      const buf = await get(count * bytesPerX, S, `X chunk ${ci}`);
-      if (packed) {
+      const words = sparse ? sparseChunk(X, sparseScale!.scale, sparseScale!.fill, c.p0, c.pc, pcPad, segLen) : null;
+      if (words && words.byteLength > bindLimit) {
+        throw new WebnmfError('usage', `sparseX: a chunk of ${c.pc} pixels holds ${words.byteLength} bytes as nonzero counts, above this device's maxStorageBufferBindingSize ${bindLimit}; the data are too dense for the sparse layout: leave sparseX at 'auto'`);
+      }
+      const buf = await get(words ? words.byteLength : count * bytesPerX, S, `X chunk ${ci}`);
+      if (words) {
+        write(buf, words);
+      } else if (packed) {
         const u16 = new Uint16Array(count);
         for (let i = 0; i < n; i++) {
           const row = i * p + c.p0;
@@ -227,7 +340,7 @@ export async function solveBatchGpu(
       const pb = await get(PARAMS_BYTES, U.UNIFORM | U.COPY_DST, `params chunk ${ci}`);
       write(pb, packParams({
         n, p, k, m, rows: shape.rows, cols: shape.cols, p0: c.p0, pc: c.pc, segLen, nSeg: nSegT, seg0: c.seg0,
-        flags, lsegLen: ppt, nLseg: nLsegT, lseg0: c.lseg0, batch: B, eps: EPSILON, sigma: SIGMA_L, xScale: scale ?? 1,
+        flags, lsegLen: ppt, nLseg: nLsegT, lseg0: c.lseg0, batch: B, eps: EPSILON, sigma: SIGMA_L, xScale: (sparse ? sparseScale!.scale : scale) ?? 1, xTiny: sparse ? sparseScale!.fill : 0,
         pPad, pcPad,
       }));
       paramBufs.push(pb);
@@ -267,6 +380,9 @@ export async function solveBatchGpu(
         let cs = 0;
         for (let i = 0; i < n; i++) cs += D0[i * k + c];
         small[sb + SMALL.dsum + c] = cs;
+        let csc = 0;
+        for (let i = 0; i < n; i++) csc += Math.max(D0[i * k + c], EPSILON);
+        small[sb + SMALL.dsumClamped + c] = csc;
         let rs = 0;
         let mx = -Infinity;
         for (let j = 0; j < p; j++) {
@@ -521,7 +637,7 @@ export async function solveBatchGpu(
         : '';
     return problems.map((q, b) => {
       const d = done[b]!;
-      const stats = { ...sched.stats, ...(profiling ? { kernelTimes: Object.fromEntries(sched.kernelTimes) } : {}) };
+      const stats = { ...sched.stats, xLayout: sparse ? 'sparse' : packed ? 'u16' : 'f32', ...(profiling ? { kernelTimes: Object.fromEntries(sched.kernelTimes) } : {}) };
       return { W: d.W, H: d.H, losses: losses[b], nIter: d.nIter, stopReason: d.reason, snapshots: snapshots[b], backendInfo: info + solverNote(q), stats } as SolveResult;
     });
   } catch (e) {

@@ -9,6 +9,7 @@ import { describe, expect } from 'vitest';
 import { createWebGPUBackend } from '../../src/gpu/index.js';
 import { expectClose } from '../helpers/compare.js';
 import { gpuSuite, makeProblem, type ProblemSpec } from './harness.js';
+import type { Problem, SolveResult } from '../../src/types.js';
 
 const gpu = gpuSuite(import.meta.url);
 
@@ -114,6 +115,57 @@ describe('chunking and packing', () => {
     // non-integer data falls back to float32 and still fits
     const cont = makeProblem({ ...base, integer: false });
     expect((await backend.solve(cont)).nIter).toBe(25);
+  });
+});
+
+describe('sparse X (nonzero counts only)', () => {
+  /** The engine's X layout, from its stats (not part of the SolveResult contract). */
+  const layoutOf = (r: SolveResult) => (r as unknown as { stats?: { xLayout?: string } }).stats?.xLayout;
+  /** The problem with about 80 % of X zeroed (counts stay integers). */
+  const sparsified = (prob: Problem): Problem => ({ ...prob, X: { ...prob.X, data: Float64Array.from(prob.X.data, (v, j) => ((j * 7919) % 10 < 8 ? 0 : v)) } });
+  for (const [name, spec] of Object.entries({
+    notebook: { ...base, lambda: 2, mu: 0.05, simplex: 'h' as const },
+    tight: { ...base, lambda: 2, mu: 0.05, simplex: 'h' as const, majorizer: 'tight' as const },
+    plain_kl: { ...base, m: 0, rows: 7, cols: 13 },
+    simplex_w: { ...base, simplex: 'w' as const },
+  })) {
+    gpu.test(`${name}: sparse = dense, also chunked (10 pixels) and batched`, async (backend) => {
+      const prob = sparsified(makeProblem(spec));
+      const dense = await createWebGPUBackend({ device: backend.device, sparseX: false });
+      const sparse = await createWebGPUBackend({ device: backend.device, sparseX: true });
+      const chunked = await createWebGPUBackend({ device: backend.device, sparseX: true, chunkPixels: 10 });
+      try {
+        const ref = await dense.solve(prob);
+        expect(layoutOf(ref)).toBe('u16');
+        const other = { ...prob, lambda: prob.lambda / 2 };
+        for (const [tag, res] of [['sparse', await sparse.solve(prob)], ['chunked', await chunked.solve(prob)], ['batched', (await sparse.solveBatch([other, prob]))[1]]] as const) {
+          expect(layoutOf(res), tag).toBe('sparse');
+          expectClose(res.H.data, ref.H.data, { rel: 1e-5, abs: 1e-6 * Math.max(...ref.H.data) }, `${name} H (${tag})`);
+          expectClose(res.W.data, ref.W.data, { rel: 1e-5, abs: 1e-6 * Math.max(...ref.W.data) }, `${name} W (${tag})`);
+          expectClose(res.losses.map((s) => s.full), ref.losses.map((s) => s.full), { rel: 2e-6 }, `${name} losses (${tag})`);
+        }
+      } finally {
+        dense.dispose();
+        sparse.dispose();
+        chunked.dispose();
+      }
+    });
+  }
+
+  gpu.test("'auto' takes the sparse layout on mostly zero counts (80 % here, 85 % needed on software adapters); sparseX: true where it cannot apply is refused", async (backend) => {
+    const prob = makeProblem({ ...base, lambda: 1, simplex: 'h' });
+    const layout = async (q: Problem) => layoutOf(await backend.solve(q));
+    expect(await layout(prob)).toBe('u16');
+    expect(await layout(sparsified(prob))).toBe(backend.software ? 'u16' : 'sparse');
+    const sparser = { ...prob, X: { ...prob.X, data: Float64Array.from(prob.X.data, (v, j) => ((j * 7919) % 20 < 18 ? 0 : v)) } };
+    expect(await layout(sparser)).toBe('sparse');
+    const forced = await createWebGPUBackend({ device: backend.device, sparseX: true });
+    try {
+      await expect(forced.solve(makeProblem({ ...base, loss: 'frobenius' }))).rejects.toThrow(/sparseX.*Frobenius/);
+      await expect(forced.solve(makeProblem({ ...base, integer: false }))).rejects.toThrow(/sparseX.*integer counts/);
+    } finally {
+      forced.dispose();
+    }
   });
 });
 

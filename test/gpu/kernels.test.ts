@@ -15,6 +15,7 @@ import { computeD, hStep, klConstant, lossParts, relativeChange, wStep } from '.
 import { toFloat64 } from '../../src/cpu/solve.js';
 import type { Matrix64, Problem } from '../../src/types.js';
 import { expectClose } from '../helpers/compare.js';
+import { createWebGPUBackend } from '../../src/gpu/index.js';
 import { gpuSuite, makeProblem, type ProblemSpec } from './harness.js';
 
 const gpu = gpuSuite(import.meta.url);
@@ -83,6 +84,41 @@ describe.each(Object.entries(SETTINGS))('kernels vs CPU reference: %s', (name, s
       closeLoss(s1, lossParts(X, computeD(snap.W, prob.G), snap.H, prob, C), `${label} loss@1`, meanX);
       expectClose([s1.relW, s1.relH], [relativeChange(snap.W, prob.W0, prob.tol), relativeChange(snap.H, prob.H0, prob.tol)], { rel: 1e-4 }, `${label} rel changes`);
       expect(Number.isNaN(res.losses[0].relW) && Number.isNaN(res.losses[0].relH)).toBe(true);
+    });
+  }
+});
+
+/**
+ * The sparse layout of X (backend option sparseX: nonzero counts only, see shaders/h_update.wgsl):
+ * the same kernels on the same shapes with about 70 % of X zeroed, plus one all-zero channel
+ * filled with a tiny value as ESPM's `remove_zeros_lines` leaves it (stored as the fill sentinel).
+ * KL settings only (the Frobenius loss reads every element; the engine refuses sparseX there).
+ */
+describe.each(Object.entries(SETTINGS).filter(([, s]) => s.loss !== 'frobenius'))('kernels vs CPU reference, sparse X: %s', (name, setting) => {
+  for (const shape of SHAPES) {
+    const label = `sparse ${name} n=${shape.n} ${shape.rows}×${shape.cols} k=${shape.k}${shape.m ? ` m=${shape.m}` : ''}`;
+    gpu.test(label, async (backend) => {
+      const mu = Array.isArray(setting.mu) ? setting.mu.slice(0, shape.k) : setting.mu;
+      const dense = makeProblem({ ...shape, ...setting, mu, seed: shape.n * 31 + shape.k, maxIter: 1, lossEvery: 1, snapshots: [1] });
+      const { rows: n, cols: p } = dense.X;
+      const data = Float64Array.from(dense.X.data, (v, j) => ((j * 7919) % 10 < 7 ? 0 : v));
+      for (let j = 0; j < p; j++) if ([...Array(n).keys()].every((i) => data[i * p + j] === 0)) data[j] = 1; // no empty pixel
+      if (n > 2) data.fill(1e-14, p, 2 * p); // channel 1: ESPM's ε fill of an all-zero line
+      const prob: Problem = { ...dense, X: { rows: n, cols: p, data } };
+      const sparse = await createWebGPUBackend({ device: backend.device, sparseX: true });
+      try {
+        const X = toFloat64(prob.X);
+        const res = await sparse.solve(prob);
+        const C = klConstant(X);
+        const meanX = X.data.reduce((a, b) => a + b, 0) / X.data.length;
+        closeLoss(res.losses[0], lossParts(X, computeD(prob.W0, prob.G), prob.H0, prob, C), `${label} loss@0`, meanX);
+        const snap = res.snapshots.get(1)!;
+        closeMat(snap.H, hStep(X, computeD(prob.W0, prob.G), prob.H0, prob), `${label} H⁺`);
+        closeMat(snap.W, wStep(X, prob.G, prob.W0, snap.H, prob), `${label} W⁺`);
+        closeLoss(res.losses[1], lossParts(X, computeD(snap.W, prob.G), snap.H, prob, C), `${label} loss@1`, meanX);
+      } finally {
+        sparse.dispose();
+      }
     });
   }
 });
