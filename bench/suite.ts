@@ -230,8 +230,10 @@ function packedBytesPerX(X: Matrix): number {
  * reads X and H and writes the W partials (one per 256-pixel segment); w_reduce reads them; the
  * loss kernel (every `lossEvery` iterations) reads X and both H. Per problem of a batch.
  */
-function bytesPerIteration(n: number, p: number, k: number, bx: number, batch: number, lossEvery: number): number {
-  const Xb = n * p * bx;
+function bytesPerIteration(n: number, p: number, k: number, bx: number, batch: number, lossEvery: number, sparseNnz?: number): number {
+  // sparse layout (engine stats.xLayout 'sparse'): each pass streams its half, one u32 per nonzero
+  // plus its offsets (per pixel; per 256-pixel segment and channel)
+  const Xb = sparseNnz === undefined ? n * p * bx : sparseNnz * 4 + (p + n * Math.ceil(p / 256)) * 4;
   const Hb = k * p * 4;
   const partials = Math.ceil(p / 256) * (n * k + 2 * k) * 4;
   const iter = 2 * Xb + 3 * Hb + 2 * partials;
@@ -323,7 +325,12 @@ async function runNmf(ctx: Ctx, spec: NmfSpec): Promise<Awaited<ReturnType<Workl
     const s = spread(steady);
     gpuMedian = s.median;
     const bx = packedBytesPerX(q0.X);
-    const bpi = bytesPerIteration(n, p, k, bx, 1, spec.lossEvery);
+    const sparse = (stats as unknown as { xLayout?: string }).xLayout === 'sparse';
+    let nnz = 0;
+    if (sparse) for (let j = 0; j < q0.X.data.length; j++) if (q0.X.data[j] !== 0) nnz++;
+    const bpi = bytesPerIteration(n, p, k, bx, 1, spec.lossEvery, sparse ? nnz : undefined);
+    const layout = (stats as unknown as { xLayout?: string }).xLayout;
+    if (layout) notes.push(`X on the GPU: ${layout}${sparse ? ` (nonzero counts only; ${(100 * (1 - nnz / (n * p))).toFixed(1)} % zeros)` : ''}`);
     const gbps = (bpi * s.median) / 1e9;
     const it = spec.repeatIters;
     out.gpu = {

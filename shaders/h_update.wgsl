@@ -37,6 +37,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read> small: array<f32>;
 @group(0) @binding(5) var<storage, read> Hin: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> Hout: array<vec4<f32>>;
+// Sparse X only: H⁺ also pixel-major, ceil(K/4) vec4 per pixel (b · pPad + pixel), so that the
+// W step's gathers by pixel take one load per 4 components (w_num.wgsl). A dummy otherwise.
+@group(0) @binding(7) var<storage, read_write> Ht: array<vec4<f32>>;
 
 override PSTRIDE: u32 = 32u;
 // small (per batch, stride SSTRIDE): [0, K) colsum D, [16, 16+K) row sums of H, [32, 32+K) row max of H,
@@ -230,6 +233,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     for (var v = 0u; v < PPT / 4u; v++) {
       let base = v * 4u;
       Hout[(hb + kk * P.pPad + pix0) / 4u + v] = vec4<f32>(out[kk][base], out[kk][base + 1u], out[kk][base + 2u], out[kk][base + 3u]);
+    }
+  }
+  if (sparse) {
+    let kv = (K + 3u) / 4u;
+    for (var j = 0u; j < PPT; j++) {
+      for (var v = 0u; v < kv; v++) {
+        let c = 4u * v;   // out[c..c+3] past K hold 0 (function-scope arrays start zeroed)
+        Ht[(b * P.pPad + pix0 + j) * kv + v] = vec4<f32>(out[c][j], out[min(c + 1u, MAXK - 1u)][j], out[min(c + 2u, MAXK - 1u)][j], out[min(c + 3u, MAXK - 1u)][j]);
+      }
     }
   }
 }

@@ -35,6 +35,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read> H: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> wpart: array<f32>;
 @group(0) @binding(5) var<storage, read_write> hpart: array<f32>;
+// Sparse X only: H⁺ pixel-major, ceil(K/4) vec4 per pixel (written by h_update.wgsl).
+@group(0) @binding(6) var<storage, read> Ht: array<vec4<f32>>;
 
 // hpart per (b, segment): [0, K) row sums, [K, 2K) row maxima
 
@@ -74,20 +76,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   if (sparse) {
     let offs = xw(1u) + s * P.n;
     let ent = xw(2u);
+    let kv = (K + 3u) / 4u;
+    let tb = b * P.pPad + P.p0 + q0;
     for (var c = 0u; c < CPT; c++) {
       let i = min(i0 + c, P.n - 1u);
       let e1 = select(xw(offs + i), xw(offs + i + 1u), i0 + c < P.n);   // rows past n: no entries
       for (var e = xw(offs + i); e < e1; e++) {
         let w = xw(ent + e);
-        let hq = hb + q0 + (w >> 16u);
+        let hq = (tb + (w >> 16u)) * kv;
         let xv = select(f32(w & 0xffffu) * P.xScale, P.xTiny, (w & 0xffffu) == 0xffffu);
         var hk: array<f32, MAXK>;
-        var dh = 0.0;
-        for (var kk = 0u; kk < K; kk++) {
-          let ix = hq + kk * P.pPad;
-          hk[kk] = H[ix >> 2u][ix & 3u];
-          dh += d[c][kk] * hk[kk];
+        for (var v = 0u; v < kv; v++) {
+          let hv = Ht[hq + v];
+          for (var u = 0u; u < 4u; u++) { hk[min(4u * v + u, MAXK - 1u)] = hv[u]; }
         }
+        var dh = 0.0;
+        for (var kk = 0u; kk < K; kk++) { dh += d[c][kk] * hk[kk]; }
         let r = select(xv / select(dh, P.eps, dh <= 0.0), xv, frob);
         for (var kk = 0u; kk < K; kk++) { acc[c][kk] += r * hk[kk]; }
       }

@@ -83,14 +83,14 @@ export const KERNELS: Readonly<Record<KernelName, KernelDecl>> = {
   h_update: {
     name: 'h_update',
     file: 'h_update.wgsl',
-    bindings: [u(0, 'P'), r(1, 'probs'), r(2, 'X'), r(3, 'D'), r(4, 'small'), r(5, 'Hin'), w(6, 'Hout')],
+    bindings: [u(0, 'P'), r(1, 'probs'), r(2, 'X'), r(3, 'D'), r(4, 'small'), r(5, 'Hin'), w(6, 'Hout'), w(7, 'Ht')],
     overrides: ['WG', 'K', 'PPT', 'PSTRIDE', 'SSTRIDE'],
     workgroup: 64,
   },
   w_num: {
     name: 'w_num',
     file: 'w_num.wgsl',
-    bindings: [u(0, 'P'), r(1, 'X'), r(2, 'D'), r(3, 'H'), w(4, 'wpart'), w(5, 'hpart')],
+    bindings: [u(0, 'P'), r(1, 'X'), r(2, 'D'), r(3, 'H'), w(4, 'wpart'), w(5, 'hpart'), r(6, 'Ht')],
     overrides: ['WG', 'K', 'PPT', 'CPT'],
     workgroup: 64,
   },

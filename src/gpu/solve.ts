@@ -423,6 +423,8 @@ export async function solveBatchGpu(
     const WBuf = [await get(wBytes, S, 'W[0]'), await get(wBytes, S, 'W[1]')];
     write(WBuf[0], Winit);
     write(WBuf[1], Winit);
+    // sparse X: H⁺ pixel-major for the W step's gathers (h_update writes it); a stub otherwise
+    const HtBuf = await get(sparse ? B * pPad * Math.ceil(k / 4) * 16 : 16, S, 'H pixel-major');
     const wpart = await get(B * nSegT * n * k * 4, S, 'wpart');
     const hpart = await get(B * nSegT * 2 * k * 4, S, 'hpart');
     const wnum = await get(B * n * k * 4, S, 'wnum');
@@ -452,8 +454,8 @@ export async function solveBatchGpu(
 
     // ---- bind groups, built once per fit -------------------------------------------------
     const bg = (nm: KernelName, res: Record<string, GPUBuffer>, label: string) => cache.bindGroup(kern[nm], res, label);
-    const hBG = [0, 1].map((par) => chunks.map((_, ci) => bg('h_update', { P: paramBufs[ci], probs: probsBuf, X: xBufs[ci], D: DBuf, small: smallBuf, Hin: HBuf[par], Hout: HBuf[1 - par] }, `h_update ${par}/${ci}`)));
-    const nBG = [0, 1].map((par) => chunks.map((_, ci) => bg('w_num', { P: paramBufs[ci], X: xBufs[ci], D: DBuf, H: HBuf[1 - par], wpart, hpart }, `w_num ${par}/${ci}`)));
+    const hBG = [0, 1].map((par) => chunks.map((_, ci) => bg('h_update', { P: paramBufs[ci], probs: probsBuf, X: xBufs[ci], D: DBuf, small: smallBuf, Hin: HBuf[par], Hout: HBuf[1 - par], Ht: HtBuf }, `h_update ${par}/${ci}`)));
+    const nBG = [0, 1].map((par) => chunks.map((_, ci) => bg('w_num', { P: paramBufs[ci], X: xBufs[ci], D: DBuf, H: HBuf[1 - par], wpart, hpart, Ht: HtBuf }, `w_num ${par}/${ci}`)));
     const rBG = [0, 1].map((par) => bg('w_reduce', { P: paramBufs[0], wpart, hpart, H: HBuf[1 - par], wnum, small: smallBuf }, `w_reduce ${par}`));
     const uBG = [0, 1].map((par) => bg('w_update', { P: paramBufs[0], probs: probsBuf, G: GBuf, wnum, Win: WBuf[par], Wout: WBuf[1 - par], D: DBuf, small: smallBuf }, `w_update ${par}`));
     const lBG = [0, 1].map((cur) => chunks.map((_, ci) => bg('loss', { P: paramBufs[ci], probs: probsBuf, X: xBufs[ci], D: DBuf, small: smallBuf, H: HBuf[cur], Hprev: HBuf[1 - cur], lpart }, `loss ${cur}/${ci}`)));
