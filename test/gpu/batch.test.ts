@@ -7,6 +7,7 @@
  */
 import { describe, expect } from 'vitest';
 import { createWebGPUBackend } from '../../src/gpu/index.js';
+import { SPARSE_MIN_ZERO_FRACTION } from '../../src/gpu/solve.js';
 import { expectClose } from '../helpers/compare.js';
 import { gpuSuite, makeProblem, type ProblemSpec } from './harness.js';
 import type { Problem, SolveResult } from '../../src/types.js';
@@ -152,13 +153,15 @@ describe('sparse X (nonzero counts only)', () => {
     });
   }
 
-  gpu.test("'auto' takes the sparse layout on mostly zero counts (80 % here, 85 % needed on software adapters); sparseX: true where it cannot apply is refused", async (backend) => {
+  gpu.test("'auto' takes the sparse layout from SPARSE_MIN_ZERO_FRACTION zeros on (per adapter kind); sparseX: true where it cannot apply is refused", async (backend) => {
     const prob = makeProblem({ ...base, lambda: 1, simplex: 'h' });
     const layout = async (q: Problem) => layoutOf(await backend.solve(q));
-    expect(await layout(prob)).toBe('u16');
-    expect(await layout(sparsified(prob))).toBe(backend.software ? 'u16' : 'sparse');
-    const sparser = { ...prob, X: { ...prob.X, data: Float64Array.from(prob.X.data, (v, j) => ((j * 7919) % 20 < 18 ? 0 : v)) } };
-    expect(await layout(sparser)).toBe('sparse');
+    const threshold = SPARSE_MIN_ZERO_FRACTION[backend.software ? 'software' : 'gpu'];
+    for (const tenths of [0, 7, 9]) {
+      const q = { ...prob, X: { ...prob.X, data: Float64Array.from(prob.X.data, (v, j) => ((j * 7919) % 10 < tenths ? 0 : v)) } };
+      const zeros = q.X.data.filter((v) => v === 0).length / q.X.data.length;
+      expect(await layout(q), `${(100 * zeros).toFixed(1)} % zeros`).toBe(zeros >= threshold ? 'sparse' : 'u16');
+    }
     const forced = await createWebGPUBackend({ device: backend.device, sparseX: true });
     try {
       await expect(forced.solve(makeProblem({ ...base, loss: 'frobenius' }))).rejects.toThrow(/sparseX.*Frobenius/);
