@@ -8,6 +8,9 @@
 override WG: u32 = 64u;
 override K: u32 = 3u;
 override PPT: u32 = 4u;
+/** 1: X in the sparse layout (the flag 64 of Params says the same; the override lets the dense
+ * pipelines compile without the sparse branches). */
+override SPARSE: u32 = 0u;
 /** Channels per thread: each H load serves CPT channels (software Vulkan: 8; GPUs: 1–2). */
 override CPT: u32 = 1u;
 const MAXCPT: u32 = 8u;
@@ -72,7 +75,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   }
   for (var kk = 0u; kk < K; kk++) { rs[kk] = 0.0; mx[kk] = 0.0; }
 
-  let sparse = (P.flags & 64u) != 0u;
+  let sparse = SPARSE != 0u;
   if (sparse) {
     let offs = xw(1u) + s * P.n;
     let ent = xw(2u);

@@ -109,18 +109,25 @@ function packScale(data: ArrayLike<number>, maxCount = 65535, except = NaN): num
   }
   if (!Number.isFinite(minPos)) return null;
   // The smallest value is usually one count; where no count is 1, try it as 2, 3, … counts.
-  search: for (let t = 1; t <= 16; t++) {
-    const s = minPos / t;
-    for (let j = 0; j < data.length; j++) {
-      if (data[j] === except) continue;
-      const c = data[j] / s;
-      const r = Math.round(c);
-      if (r > maxCount) return null;
-      if (Math.abs(c - r) > 1e-6 * Math.max(1, r)) continue search;
-    }
-    return s;
+  for (let t = 1; t <= 16; t++) {
+    const fit = countsOf(data, minPos / t, maxCount, except);
+    if (fit === 'yes') return minPos / t;
+    if (fit === 'over') return null;
   }
   return null;
+}
+
+/** Whether every value (but `except`) is an integer multiple of s within [0, maxCount]. */
+function countsOf(data: ArrayLike<number>, s: number, maxCount: number, except: number): 'yes' | 'no' | 'over' {
+  for (let j = 0; j < data.length; j++) {
+    const v = data[j];
+    if (v === except) continue;
+    const c = v / s;
+    const r = Math.round(c);
+    if (r > maxCount) return 'over';
+    if (Math.abs(c - r) > 1e-6 * Math.max(1, r)) return 'no';
+  }
+  return 'yes';
 }
 
 /** The sparse layout's count field: 16 bits, 0xffff = the fill of all-zero lines (Params.xTiny). */
@@ -276,24 +283,26 @@ export async function solveBatchGpu(
   }
   const nSegT = seg0;
   const nLsegT = lseg0;
-  const sparseScale = opts.sparseX === false || frob ? null : sparseScaleOf(X.data);
-  const sparseWhyNot = frob ? 'the Frobenius loss reads every element' : sparseScale === null ? 'X is not integer counts (times one scale) below 65535' : n > 65536 ? `X has ${n} channels (at most 65536)` : segLen > 65536 ? `segLen ${segLen} is above 65536` : null;
-  let sparse = false;
-  if (opts.sparseX === true) {
-    if (sparseWhyNot) throw new WebnmfError('usage', `sparseX: the sparse layout does not apply here: ${sparseWhyNot}; leave sparseX at 'auto'`);
-    sparse = true;
-  } else if ((opts.sparseX ?? 'auto') === 'auto' && !sparseWhyNot) {
+  // The sparse layout: forced, or ('auto') on mostly zero counts. The zero count comes first: it
+  // is one cheap pass, and the scale search (up to two more) only runs where it can matter.
+  const mode = opts.sparseX ?? 'auto';
+  let mostlyZero = false;
+  if (mode === 'auto' && !frob) {
     let zeros = 0;
     for (let j = 0; j < X.data.length; j++) if (X.data[j] === 0) zeros++;
-    sparse = zeros >= SPARSE_MIN_ZERO_FRACTION[ctx.software ? 'software' : 'gpu'] * X.data.length;
+    mostlyZero = zeros >= SPARSE_MIN_ZERO_FRACTION[ctx.software ? 'software' : 'gpu'] * X.data.length;
   }
+  const sparseScale = (mode === true || mostlyZero) && !frob ? sparseScaleOf(X.data) : null;
+  const sparseWhyNot = frob ? 'the Frobenius loss reads every element' : sparseScale === null ? 'X is not integer counts (times one scale) below 65535' : n > 65536 ? `X has ${n} channels (at most 65536)` : segLen > 65536 ? `segLen ${segLen} is above 65536` : null;
+  if (mode === true && sparseWhyNot) throw new WebnmfError('usage', `sparseX: the sparse layout does not apply here: ${sparseWhyNot}; leave sparseX at 'auto'`);
+  const sparse = (mode === true || mostlyZero) && !sparseWhyNot;
   const flags = (G ? FLAG.hasG : 0) | (pr0.simplex === 'h' ? FLAG.simplexH : 0) | (pr0.simplex === 'w' ? FLAG.simplexW : 0) | (frob ? FLAG.frobenius : 0) | (packed ? FLAG.packedU16 : 0) | (pr0.majorizer === 'tight' ? FLAG.tight : 0) | (sparse ? FLAG.sparseX : 0);
 
   // ---- kernels (compiled in parallel, cached per device) ---------------------------------
   const names: KernelName[] = ['h_update', 'w_num', 'w_reduce', 'w_update', 'loss'];
   const cpt = Math.min(8, Math.max(1, opts.channelsPerThread ?? (ctx.software ? (k <= 4 ? 4 : 2) : 1)));
   // compiles run while X is packed and uploaded; awaited before the bind groups
-  const kernP = Promise.all(names.map(async (nm) => [nm, await cache.get(nm, k, ppt, { cpt })] as const));
+  const kernP = Promise.all(names.map(async (nm) => [nm, await cache.get(nm, k, ppt, { cpt, sparse })] as const));
   kernP.catch(() => undefined);
 
   // ---- buffers -----------------------------------------------------------------------------
