@@ -13,6 +13,8 @@ override PPT: u32 = 4u;
 /** 1: X in the sparse layout (the flag 64 of Params says the same; the override lets the dense
  * pipelines compile without the sparse branches). */
 override SPARSE: u32 = 0u;
+/** 1: the u16 counts hold the fill sentinel 0xffff (ESPM's ε in all-zero lines, = P.xTiny). */
+override FILL: u32 = 0u;
 override PSTRIDE: u32 = 32u;
 override SSTRIDE: u32 = 576u;
 // small (per batch, stride SSTRIDE): [0, K) colsum D, [16, 16+K) row sums of H, [32, 32+K) row max of H,
@@ -48,6 +50,9 @@ fn hAt(idx: u32) -> f32 { return H[idx >> 2u][idx & 3u]; }
 
 /** One u32 word of a sparse X chunk. */
 fn xw(w: u32) -> u32 { return X[w >> 2u][w & 3u]; }
+
+/** One u16 count of the dense layout as X (the fill sentinel only where FILL says so). */
+fn xcount(c: u32) -> f32 { return select(f32(c) * P.xScale, P.xTiny, FILL != 0u && c == 0xffffu); }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -105,8 +110,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     var x: array<f32, MAXPPT>;
     if (packed) {
       for (var c = 0u; c < 4u; c++) {
-        x[2u * c] = f32(xv[c] & 0xffffu) * P.xScale;
-        x[2u * c + 1u] = f32(xv[c] >> 16u) * P.xScale;
+        x[2u * c] = xcount(xv[c] & 0xffffu);
+        x[2u * c + 1u] = xcount(xv[c] >> 16u);
       }
     } else {
       for (var c = 0u; c < 4u; c++) { x[c] = bitcast<f32>(xv[c]); }

@@ -11,6 +11,8 @@ override PPT: u32 = 4u;
 /** 1: X in the sparse layout (the flag 64 of Params says the same; the override lets the dense
  * pipelines compile without the sparse branches). */
 override SPARSE: u32 = 0u;
+/** 1: the u16 counts hold the fill sentinel 0xffff (ESPM's ε in all-zero lines, = P.xTiny). */
+override FILL: u32 = 0u;
 /** Channels per thread: each H load serves CPT channels (software Vulkan: 8; GPUs: 1–2). */
 override CPT: u32 = 1u;
 const MAXCPT: u32 = 8u;
@@ -45,6 +47,9 @@ struct Params {
 
 /** One u32 word of a sparse X chunk. */
 fn xw(w: u32) -> u32 { return X[w >> 2u][w & 3u]; }
+
+/** One u16 count of the dense layout as X (the fill sentinel only where FILL says so). */
+fn xcount(c: u32) -> f32 { return select(f32(c) * P.xScale, P.xTiny, FILL != 0u && c == 0xffffu); }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -124,8 +129,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       var x: array<f32, MAXPPT>;
       if (packed) {
         for (var e = 0u; e < 4u; e++) {
-          x[2u * e] = f32(xv[e] & 0xffffu) * P.xScale;
-          x[2u * e + 1u] = f32(xv[e] >> 16u) * P.xScale;
+          x[2u * e] = xcount(xv[e] & 0xffffu);
+          x[2u * e + 1u] = xcount(xv[e] >> 16u);
         }
       } else {
         for (var e = 0u; e < 4u; e++) { x[e] = bitcast<f32>(xv[e]); }

@@ -84,14 +84,14 @@ export const KERNELS: Readonly<Record<KernelName, KernelDecl>> = {
     name: 'h_update',
     file: 'h_update.wgsl',
     bindings: [u(0, 'P'), r(1, 'probs'), r(2, 'X'), r(3, 'D'), r(4, 'small'), r(5, 'Hin'), w(6, 'Hout'), w(7, 'Ht')],
-    overrides: ['WG', 'K', 'PPT', 'PSTRIDE', 'SSTRIDE', 'SPARSE'],
+    overrides: ['WG', 'K', 'PPT', 'PSTRIDE', 'SSTRIDE', 'SPARSE', 'FILL'],
     workgroup: 64,
   },
   w_num: {
     name: 'w_num',
     file: 'w_num.wgsl',
     bindings: [u(0, 'P'), r(1, 'X'), r(2, 'D'), r(3, 'H'), w(4, 'wpart'), w(5, 'hpart'), r(6, 'Ht')],
-    overrides: ['WG', 'K', 'PPT', 'CPT', 'SPARSE'],
+    overrides: ['WG', 'K', 'PPT', 'CPT', 'SPARSE', 'FILL'],
     workgroup: 64,
   },
   w_reduce: {
@@ -112,7 +112,7 @@ export const KERNELS: Readonly<Record<KernelName, KernelDecl>> = {
     name: 'loss',
     file: 'loss.wgsl',
     bindings: [u(0, 'P'), r(1, 'probs'), r(2, 'X'), r(3, 'D'), r(4, 'small'), r(5, 'H'), r(6, 'Hprev'), w(7, 'lpart')],
-    overrides: ['WG', 'K', 'PPT', 'PSTRIDE', 'SSTRIDE', 'SPARSE'],
+    overrides: ['WG', 'K', 'PPT', 'PSTRIDE', 'SSTRIDE', 'SPARSE', 'FILL'],
     workgroup: 64,
   },
   // ---- analysis modes (src/gpu/modes/) ----
@@ -172,12 +172,14 @@ export interface KernelTuning {
    * pipelines are compiled without the sparse branches (they cost ~7 % of the loop on lavapipe).
    */
   sparse?: boolean;
+  /** h_update, w_num, loss: the u16 counts hold the fill sentinel 0xffff (decoded as Params.xTiny). */
+  fill?: boolean;
 }
 
 /** The values of a kernel's overrides: its `workgroup`, k, pixels per thread, tuning, strides. */
 export function overrideValues(decl: KernelDecl, k: number, ppt: number, tune: KernelTuning): Record<string, number> {
   const wg = decl.name === 'w_num' ? (tune.wgNum ?? decl.workgroup) : decl.workgroup;
-  return { WG: wg, K: k, PPT: ppt, CPT: tune.cpt ?? 1, PSTRIDE, SSTRIDE, SPARSE: tune.sparse ? 1 : 0 };
+  return { WG: wg, K: k, PPT: ppt, CPT: tune.cpt ?? 1, PSTRIDE, SSTRIDE, SPARSE: tune.sparse ? 1 : 0, FILL: tune.fill ? 1 : 0 };
 }
 
 export interface CompiledKernel {

@@ -24,7 +24,10 @@ export interface EngineOptions {
   chunkPixels?: number;
   /** Iterations encoded per submit when no sample is due. Default 10. */
   itersPerSubmit?: number;
-  /** Store X as packed u16 when it is an integer multiple of one scale (counts). Default true. */
+  /**
+   * Store X as packed u16 when it is an integer multiple of one scale (counts; ESPM's ε fill of
+   * all-zero lines kept as a sentinel count). Default true.
+   */
   packX?: boolean;
   /**
    * Store X as its nonzero counts only (KL; counts that pack as u16; at most 65536 channels):
@@ -130,14 +133,15 @@ function countsOf(data: ArrayLike<number>, s: number, maxCount: number, except: 
   return 'yes';
 }
 
-/** The sparse layout's count field: 16 bits, 0xffff = the fill of all-zero lines (Params.xTiny). */
+/** The count field (u16 and sparse layouts): 0xffff = the fill of all-zero lines (Params.xTiny). */
 const SPARSE_FILL = 0xffff;
 
 /**
- * Counts for the sparse layout: X = scale · (integers in [0, 65534]), except one tiny value (ESPM's
- * ε fill of all-zero lines, normalised with X) below 1e-6 of the scale, stored as SPARSE_FILL.
+ * X as counts for the u16 and sparse layouts: X = scale · (integers in [0, 65534]), except one
+ * tiny value below 1e-6 of the scale (ESPM's ε fill of all-zero lines, normalised with X), stored
+ * as the count SPARSE_FILL and decoded as Params.xTiny = fill (0: none). Null when X is not that.
  */
-function sparseScaleOf(data: ArrayLike<number>): { scale: number; fill: number } | null {
+function countsScale(data: ArrayLike<number>): { scale: number; fill: number } | null {
   const plain = packScale(data, SPARSE_FILL - 1);
   if (plain !== null) return { scale: plain, fill: 0 };
   let min1 = Infinity;
@@ -254,8 +258,11 @@ export async function solveBatchGpu(
   const maxIter = Math.max(...problems.map((q) => q.maxIter));
 
   // ---- layout: chunks and segments -------------------------------------------------------
-  const scale = opts.packX === false ? null : packScale(X.data);
-  const packed = scale !== null;
+  // Counts go to the GPU as u16 (X = scale · count; ESPM's fill of all-zero lines as a sentinel)
+  const counts = opts.packX === false ? null : countsScale(X.data);
+  const packed = counts !== null;
+  const scale = counts?.scale ?? null;
+  const fill = counts?.fill ?? 0;
   const bytesPerX = packed ? 2 : 4;
   const ppt = packed ? 8 : 4; // pixels per thread in h_update / per load in w_num
   const align = (v: number) => Math.ceil(v / PIXEL_ALIGN) * PIXEL_ALIGN;
@@ -292,7 +299,7 @@ export async function solveBatchGpu(
     for (let j = 0; j < X.data.length; j++) if (X.data[j] === 0) zeros++;
     mostlyZero = zeros >= SPARSE_MIN_ZERO_FRACTION[ctx.software ? 'software' : 'gpu'] * X.data.length;
   }
-  const sparseScale = (mode === true || mostlyZero) && !frob ? sparseScaleOf(X.data) : null;
+  const sparseScale = (mode === true || mostlyZero) && !frob ? counts ?? countsScale(X.data) : null;
   const sparseWhyNot = frob ? 'the Frobenius loss reads every element' : sparseScale === null ? 'X is not integer counts (times one scale) below 65535' : n > 65536 ? `X has ${n} channels (at most 65536)` : segLen > 65536 ? `segLen ${segLen} is above 65536` : null;
   if (mode === true && sparseWhyNot) throw new WebnmfError('usage', `sparseX: the sparse layout does not apply here: ${sparseWhyNot}; leave sparseX at 'auto'`);
   const sparse = (mode === true || mostlyZero) && !sparseWhyNot;
@@ -302,7 +309,7 @@ export async function solveBatchGpu(
   const names: KernelName[] = ['h_update', 'w_num', 'w_reduce', 'w_update', 'loss'];
   const cpt = Math.min(8, Math.max(1, opts.channelsPerThread ?? (ctx.software ? (k <= 4 ? 4 : 2) : 1)));
   // compiles run while X is packed and uploaded; awaited before the bind groups
-  const kernP = Promise.all(names.map(async (nm) => [nm, await cache.get(nm, k, ppt, { cpt, sparse })] as const));
+  const kernP = Promise.all(names.map(async (nm) => [nm, await cache.get(nm, k, ppt, { cpt, sparse, fill: !sparse && fill !== 0 })] as const));
   kernP.catch(() => undefined);
 
   // ---- buffers -----------------------------------------------------------------------------
@@ -337,7 +344,10 @@ export async function solveBatchGpu(
         const u16 = new Uint16Array(count);
         for (let i = 0; i < n; i++) {
           const row = i * p + c.p0;
-          for (let q = 0; q < c.pc; q++) u16[i * pcPad + q] = Math.round(X.data[row + q] / scale!);
+          for (let q = 0; q < c.pc; q++) {
+            const v = X.data[row + q];
+            u16[i * pcPad + q] = fill !== 0 && v === fill ? SPARSE_FILL : Math.round(v / scale!);
+          }
         }
         write(buf, u16);
       } else {
@@ -349,7 +359,7 @@ export async function solveBatchGpu(
       const pb = await get(PARAMS_BYTES, U.UNIFORM | U.COPY_DST, `params chunk ${ci}`);
       write(pb, packParams({
         n, p, k, m, rows: shape.rows, cols: shape.cols, p0: c.p0, pc: c.pc, segLen, nSeg: nSegT, seg0: c.seg0,
-        flags, lsegLen: ppt, nLseg: nLsegT, lseg0: c.lseg0, batch: B, eps: EPSILON, sigma: SIGMA_L, xScale: (sparse ? sparseScale!.scale : scale) ?? 1, xTiny: sparse ? sparseScale!.fill : 0,
+        flags, lsegLen: ppt, nLseg: nLsegT, lseg0: c.lseg0, batch: B, eps: EPSILON, sigma: SIGMA_L, xScale: (sparse ? sparseScale!.scale : scale) ?? 1, xTiny: sparse ? sparseScale!.fill : fill,
         pPad, pcPad,
       }));
       paramBufs.push(pb);

@@ -117,6 +117,26 @@ describe('chunking and packing', () => {
     const cont = makeProblem({ ...base, integer: false });
     expect((await backend.solve(cont)).nIter).toBe(25);
   });
+
+  gpu.test("ESPM's ε fill of all-zero lines stays u16 (a sentinel count) = X as float32", async (backend) => {
+    const prob = makeProblem({ ...base, lambda: 1, simplex: 'h' });
+    const { rows: n, cols: p } = prob.X;
+    const data = Float64Array.from(prob.X.data, (v) => v * 0.0123);
+    data.fill(1e-14 * 0.0123, 2 * p, 3 * p); // channel 2 was all zero
+    for (let i = 0; i < n; i++) data[i * p + 5] = 1e-14 * 0.0123; // and pixel 5
+    const filled = { ...prob, X: { rows: n, cols: p, data } };
+    const packed = await backend.solve(filled);
+    expect((packed as unknown as { stats?: { xLayout?: string } }).stats?.xLayout).toBe('u16');
+    const plain = await createWebGPUBackend({ device: backend.device, packX: false });
+    try {
+      const res = await plain.solve(filled);
+      expectClose(packed.H.data, res.H.data, { rel: 1e-5, abs: 1e-9 }, 'H u16 with fill vs f32');
+      expectClose(packed.W.data, res.W.data, { rel: 1e-5, abs: 1e-6 * Math.max(...res.W.data) }, 'W u16 with fill vs f32');
+      expectClose(packed.losses.map((s) => s.full), res.losses.map((s) => s.full), { rel: 1e-6 }, 'losses u16 with fill vs f32');
+    } finally {
+      plain.dispose();
+    }
+  });
 });
 
 describe('sparse X (nonzero counts only)', () => {
