@@ -324,13 +324,13 @@ async function runNmf(ctx: Ctx, spec: NmfSpec): Promise<Awaited<ReturnType<Workl
     }
     const s = spread(steady);
     gpuMedian = s.median;
-    const bx = packedBytesPerX(q0.X);
-    const sparse = (stats as unknown as { xLayout?: string }).xLayout === 'sparse';
+    const xLayout = (stats as unknown as { xLayout?: string }).xLayout;
+    const bx = xLayout === 'u16' ? 2 : xLayout === 'f32' ? 4 : packedBytesPerX(q0.X);
+    const sparse = xLayout === 'sparse';
     let nnz = 0;
     if (sparse) for (let j = 0; j < q0.X.data.length; j++) if (q0.X.data[j] !== 0) nnz++;
     const bpi = bytesPerIteration(n, p, k, bx, 1, spec.lossEvery, sparse ? nnz : undefined);
-    const layout = (stats as unknown as { xLayout?: string }).xLayout;
-    if (layout) notes.push(`X on the GPU: ${layout}${sparse ? ` (nonzero counts only; ${(100 * (1 - nnz / (n * p))).toFixed(1)} % zeros)` : ''}`);
+    if (xLayout) notes.push(`X on the GPU: ${xLayout}${sparse ? ` (nonzero counts only; ${(100 * (1 - nnz / (n * p))).toFixed(1)} % zeros)` : ''}`);
     const gbps = (bpi * s.median) / 1e9;
     const it = spec.repeatIters;
     out.gpu = {
