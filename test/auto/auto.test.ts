@@ -50,11 +50,11 @@ describe('autoFit', () => {
       expect(c.lambdaFull).toBeCloseTo(c.lambdaBinned * r.bin.b ** 2.5, 12);
     }
     // The one-standard-error rule: the chosen candidate is at least as regularised as the best
-    // (larger λ, or the same λ and μ ≥), and its score is the best's or close to it.
+    // (larger μ, or the same μ and λ ≥), and its score is the best's or close to it.
     const best = r.validation.reduce((a, c) => (c.score < a.score ? c : a));
     const chosen = r.validation.find((c) => c.lambdaBinned === r.lambdaBinned && c.mu === r.mu)!;
     expect(chosen).toBeDefined();
-    expect(r.lambdaBinned > best.lambdaBinned || (r.lambdaBinned === best.lambdaBinned && r.mu >= best.mu)).toBe(true);
+    expect(r.mu > best.mu || (r.mu === best.mu && r.lambdaBinned >= best.lambdaBinned)).toBe(true);
     expect(chosen.score).toBeLessThan(best.score * 1.05);
     expect(r.lambda).toBeCloseTo(r.lambdaBinned * r.bin.b ** 2.5, 12);
     expect(r.stages.fineTune.iterations).toBeGreaterThan(0);
@@ -77,7 +77,7 @@ describe('autoFit', () => {
     expect([b.lambdaBinned, b.mu]).toEqual([lowest.lambdaBinned, lowest.mu]);
     const s1 = await autoFit(ds.X, { ...o, weightRule: 'one-se' });
     expect(s1.validation.map((c) => c.score)).toEqual(b.validation.map((c) => c.score)); // same fits
-    expect(s1.lambdaBinned > b.lambdaBinned || (s1.lambdaBinned === b.lambdaBinned && s1.mu >= b.mu)).toBe(true);
+    expect(s1.mu > b.mu || (s1.mu === b.mu && s1.lambdaBinned >= b.lambdaBinned)).toBe(true);
     await expect(autoFit(ds.X, { ...o, weightRule: 'lowest' as never })).rejects.toThrow(/weightRule must be/);
   });
 
