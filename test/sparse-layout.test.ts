@@ -1,11 +1,11 @@
 /**
- * The sparse layout of X (src/gpu/solve.ts `sparseChunk`, read by shaders/h_update.wgsl,
+ * The sparse layout of X (src/gpu/x-layout.ts `sparseChunk`, read by shaders/h_update.wgsl,
  * w_num.wgsl and loss.wgsl), decoded here word by word without a GPU: both halves (per pixel;
  * per segment and channel) must hold every nonzero count of the chunk exactly once, in order,
  * with the fill sentinel where X holds the fill value.
  */
 import { describe, expect, test } from 'vitest';
-import { sparseChunk } from '../src/gpu/solve.js';
+import { sparseChunk } from '../src/gpu/x-layout.js';
 import type { Matrix64 } from '../src/types.js';
 
 const FILL = 0xffff;

@@ -10,7 +10,7 @@
  */
 import { WebnmfError } from '../errors.js';
 import { StopRule, sampleDue } from '../problem/stopping.js';
-import { EPSILON, SIGMA_L, type LossSample, type Matrix, type Matrix64, type Problem, type SolveHooks, type SolveResult, type StopReason } from '../types.js';
+import { EPSILON, SIGMA_L, type LossSample, type Matrix64, type Problem, type SolveHooks, type SolveResult, type StopReason } from '../types.js';
 import { BufferUsage, type GpuContext } from './device.js';
 import {
   FLAG, KernelCache, LOSS_PARTS, MAX_K, PARAMS_BYTES, PIXEL_ALIGN, PROB, PSTRIDE, SMALL, SSTRIDE, packParams,
@@ -18,6 +18,7 @@ import {
 } from './kernels.js';
 import type { BufferPool } from './pool.js';
 import { ReadbackRing, Scheduler } from './scheduler.js';
+import { countsScale, sparseChunk, u16Chunk } from './x-layout.js';
 
 export interface EngineOptions {
   /** Force chunks of at most this many pixels (tests); default: as large as one binding allows. */
@@ -98,109 +99,6 @@ function abortError(signal: AbortSignal, details?: Record<string, unknown>): Web
   const err = new WebnmfError('runtime', `fit aborted${why}`, details);
   err.name = 'AbortError';
   return err;
-}
-
-/**
- * Scale s such that X = s · (integers in [0, maxCount]), or null; entries equal to `except`
- * (ESPM's ε in all-zero lines) are skipped: the sparse layout stores them as a sentinel.
- */
-function packScale(data: ArrayLike<number>, maxCount = 65535, except = NaN): number | null {
-  let minPos = Infinity;
-  for (let j = 0; j < data.length; j++) {
-    const v = data[j];
-    if (v > 0 && v < minPos && v !== except) minPos = v;
-  }
-  if (!Number.isFinite(minPos)) return null;
-  // The smallest value is usually one count; where no count is 1, try it as 2, 3, … counts.
-  for (let t = 1; t <= 16; t++) {
-    const fit = countsOf(data, minPos / t, maxCount, except);
-    if (fit === 'yes') return minPos / t;
-    if (fit === 'over') return null;
-  }
-  return null;
-}
-
-/** Whether every value (but `except`) is an integer multiple of s within [0, maxCount]. */
-function countsOf(data: ArrayLike<number>, s: number, maxCount: number, except: number): 'yes' | 'no' | 'over' {
-  for (let j = 0; j < data.length; j++) {
-    const v = data[j];
-    if (v === except) continue;
-    const c = v / s;
-    const r = Math.round(c);
-    if (r > maxCount) return 'over';
-    if (Math.abs(c - r) > 1e-6 * Math.max(1, r)) return 'no';
-  }
-  return 'yes';
-}
-
-/** The count field (u16 and sparse layouts): 0xffff = the fill of all-zero lines (Params.xTiny). */
-const SPARSE_FILL = 0xffff;
-
-/**
- * X as counts for the u16 and sparse layouts: X = scale · (integers in [0, 65534]), except one
- * tiny value below 1e-6 of the scale (ESPM's ε fill of all-zero lines, normalised with X), stored
- * as the count SPARSE_FILL and decoded as Params.xTiny = fill (0: none). Null when X is not that.
- */
-function countsScale(data: ArrayLike<number>): { scale: number; fill: number } | null {
-  const plain = packScale(data, SPARSE_FILL - 1);
-  if (plain !== null) return { scale: plain, fill: 0 };
-  let min1 = Infinity;
-  for (let j = 0; j < data.length; j++) if (data[j] > 0 && data[j] < min1) min1 = data[j];
-  let min2 = Infinity;
-  for (let j = 0; j < data.length; j++) if (data[j] > min1 && data[j] < min2) min2 = data[j];
-  if (!(min1 < 1e-6 * min2)) return null;
-  const scale = packScale(data, SPARSE_FILL - 1, min1);
-  return scale === null ? null : { scale, fill: min1 };
-}
-
-/**
- * The sparse layout of one chunk of packed counts (X = scale · counts), as u32 words (see
- * shaders/h_update.wgsl and w_num.wgsl): a header, the per-pixel offsets and entries
- * (channel << 16 | count), then the per-(segment, channel) offsets and entries
- * (pixel within the segment << 16 | count); a count of SPARSE_FILL stands for `fill`.
- * Length padded to a multiple of 4 words.
- */
-export function sparseChunk(X: Matrix, scale: number, fill: number, p0: number, pc: number, pcPad: number, segLen: number): Uint32Array {
-  const { rows: n, cols: p, data } = X;
-  const nSeg = Math.ceil(pc / segLen);
-  const perPixel = new Uint32Array(pcPad + 1);
-  let nnz = 0;
-  for (let i = 0; i < n; i++) {
-    const row = i * p + p0;
-    for (let q = 0; q < pc; q++) {
-      if (data[row + q] !== 0) {
-        perPixel[q + 1]++;
-        nnz++;
-      }
-    }
-  }
-  const pixOff = 4;
-  const pixEnt = pixOff + pcPad + 1;
-  const segOff = pixEnt + nnz;
-  const segEnt = segOff + nSeg * n + 1;
-  const words = new Uint32Array(Math.ceil((segEnt + nnz) / 4) * 4);
-  words.set([pixEnt, segOff, segEnt, 0]);
-  for (let q = 0; q < pcPad; q++) perPixel[q + 1] += perPixel[q];
-  words.set(perPixel, pixOff);
-  const cursor = perPixel.slice(0, pcPad);
-  let e = 0;
-  for (let s = 0; s < nSeg; s++) {
-    const q0 = s * segLen;
-    const q1 = Math.min(pc, q0 + segLen);
-    for (let i = 0; i < n; i++) {
-      words[segOff + s * n + i] = e;
-      const row = i * p + p0;
-      for (let q = q0; q < q1; q++) {
-        const v = data[row + q];
-        if (v === 0) continue;
-        const count = v === fill ? SPARSE_FILL : Math.round(v / scale);
-        words[segEnt + e++] = ((q - q0) << 16) | count;
-        words[pixEnt + cursor[q]++] = (i << 16) | count;
-      }
-    }
-  }
-  words[segOff + nSeg * n] = e;
-  return words;
 }
 
 /** Why the engine cannot run this problem (backend 'auto' then uses the CPU reference), or null. */
@@ -341,15 +239,7 @@ export async function solveBatchGpu(
       if (words) {
         write(buf, words);
       } else if (packed) {
-        const u16 = new Uint16Array(count);
-        for (let i = 0; i < n; i++) {
-          const row = i * p + c.p0;
-          for (let q = 0; q < c.pc; q++) {
-            const v = X.data[row + q];
-            u16[i * pcPad + q] = fill !== 0 && v === fill ? SPARSE_FILL : Math.round(v / scale!);
-          }
-        }
-        write(buf, u16);
+        write(buf, u16Chunk(X, scale!, fill, c.p0, c.pc, pcPad));
       } else {
         const f32 = new Float32Array(count);
         for (let i = 0; i < n; i++) f32.set(X.data.subarray(i * p + c.p0, i * p + c.p0 + c.pc), i * pcPad);
