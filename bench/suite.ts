@@ -16,6 +16,7 @@
  *  5. Trust: the WebGPU final loss after `cpuIters` iterations must be within `verifyRelTol`
  *     (relative) of the reference's. A failed check marks the workload `verified: false`.
  */
+import { countsScale } from '../src/gpu/x-layout.js';
 import { autoFit } from '../src/auto/index.js';
 import { solveCpu } from '../src/cpu/solve.js';
 import { prepareProblem } from '../src/estimator.js';
@@ -211,19 +212,6 @@ function edxCube(ctx: Ctx, rows: number, cols: number, channels: number): Synthe
   return lean;
 }
 
-/** X stored as u16 on the GPU when it is an integer multiple of one scale (the engine's packScale rule). */
-function packedBytesPerX(X: Matrix): number {
-  let minPos = Infinity;
-  for (let j = 0; j < X.data.length; j++) if (X.data[j] > 0 && X.data[j] < minPos) minPos = X.data[j];
-  if (!Number.isFinite(minPos)) return 4;
-  for (let j = 0; j < X.data.length; j += 97) {
-    const c = X.data[j] / minPos;
-    const r = Math.round(c);
-    if (r > 65535 || Math.abs(c - r) > 1e-6 * Math.max(1, r)) return 4;
-  }
-  return 2;
-}
-
 /**
  * Modelled device-memory traffic of one iteration (bytes), a lower bound that counts every
  * array once per kernel that must stream it: h_update reads X and H_in and writes H_out; w_num
@@ -325,7 +313,7 @@ async function runNmf(ctx: Ctx, spec: NmfSpec): Promise<Awaited<ReturnType<Workl
     const s = spread(steady);
     gpuMedian = s.median;
     const xLayout = (stats as unknown as { xLayout?: string }).xLayout;
-    const bx = xLayout === 'u16' ? 2 : xLayout === 'f32' ? 4 : packedBytesPerX(q0.X);
+    const bx = xLayout === 'u16' ? 2 : xLayout === 'f32' ? 4 : countsScale(q0.X.data) ? 2 : 4; // engines without stats.xLayout: the engine's rule
     const sparse = xLayout === 'sparse';
     let nnz = 0;
     if (sparse) for (let j = 0; j < q0.X.data.length; j++) if (q0.X.data[j] !== 0) nnz++;
