@@ -8,8 +8,7 @@
 override WG: u32 = 64u;
 override K: u32 = 3u;
 override PPT: u32 = 4u;
-/** 1: X in the sparse layout (the flag 64 of Params says the same; the override lets the dense
- * pipelines compile without the sparse branches). */
+/** 1: X in the sparse layout (KL only; an override, so the dense pipelines carry no sparse code). */
 override SPARSE: u32 = 0u;
 /** 1: the u16 counts hold the fill sentinel 0xffff (ESPM's ε in all-zero lines, = P.xTiny). */
 override FILL: u32 = 0u;
@@ -27,8 +26,8 @@ struct Params {
 // pPad, pcPad: row strides of H (k × pPad) and of an X chunk (n × pcPad), multiples of 8 pixels;
 // padding pixels hold X = 0 and H = 0.
 // flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16,
-//        32 = tight Laplacian majoriser (see `root` below; used where λ ≠ 0), 64 = X sparse
-// Sparse X (flag 64, counts only, PPT = 8): the X binding holds u32 words (`xw`):
+//        32 = tight Laplacian majoriser (see `root` below; used where λ ≠ 0)
+// Sparse X (override SPARSE, KL counts only): the X binding holds u32 words (`xw`):
 //   [0] start of the per-pixel entries E, [1] start of the per-(segment, channel) offsets,
 //   [2] start of their entries, [3] unused; from 4: pcPad + 1 per-pixel offsets into E;
 //   E: (channel << 16) | count for every nonzero of the chunk, pixel by pixel (count 0xffff:
@@ -54,8 +53,8 @@ override SSTRIDE: u32 = 576u;
 /** One u32 word of a sparse X chunk. */
 fn xw(w: u32) -> u32 { return X[w >> 2u][w & 3u]; }
 
-/** One u16 count of the dense layout as X (the fill sentinel only where FILL says so). */
-fn xcount(c: u32) -> f32 { return select(f32(c) * P.xScale, P.xTiny, FILL != 0u && c == 0xffffu); }
+/** One 16-bit count as X; 0xffff is the fill sentinel (P.xTiny) in the sparse layout or where FILL says so. */
+fn xcount(c: u32) -> f32 { return select(f32(c) * P.xScale, P.xTiny, (SPARSE != 0u || FILL != 0u) && c == 0xffffu); }
 
 /** One old H value (Laplacian neighbours). */
 fn hAt(idx: u32) -> f32 { return Hin[idx >> 2u][idx & 3u]; }
@@ -104,15 +103,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       for (var e = xw(4u + q0 + j); e < e1; e++) {
         let w = xw(ent + e);
         let di = db + (w >> 16u) * K;
-        let xv = select(f32(w & 0xffffu) * P.xScale, P.xTiny, (w & 0xffffu) == 0xffffu);
-        if (frob) {
-          for (var kk = 0u; kk < K; kk++) { a[kk][j] += D[di + kk] * xv; }
-        } else {
-          var dh = 0.0;
-          for (var kk = 0u; kk < K; kk++) { dh += D[di + kk] * h[kk][j]; }
-          let r = xv / select(dh, P.eps, dh <= 0.0);
-          for (var kk = 0u; kk < K; kk++) { a[kk][j] += D[di + kk] * r; }
-        }
+        let xv = xcount(w & 0xffffu);
+        var dh = 0.0;
+        for (var kk = 0u; kk < K; kk++) { dh += D[di + kk] * h[kk][j]; }
+        let r = xv / select(dh, P.eps, dh <= 0.0);
+        for (var kk = 0u; kk < K; kk++) { a[kk][j] += D[di + kk] * r; }
       }
     }
   }

@@ -10,8 +10,7 @@
 override WG: u32 = 64u;
 override K: u32 = 3u;
 override PPT: u32 = 4u;
-/** 1: X in the sparse layout (the flag 64 of Params says the same; the override lets the dense
- * pipelines compile without the sparse branches). */
+/** 1: X in the sparse layout (KL only; an override, so the dense pipelines carry no sparse code). */
 override SPARSE: u32 = 0u;
 /** 1: the u16 counts hold the fill sentinel 0xffff (ESPM's ε in all-zero lines, = P.xTiny). */
 override FILL: u32 = 0u;
@@ -32,10 +31,10 @@ struct Params {
 }
 // pPad, pcPad: row strides of H (k × pPad) and of an X chunk (n × pcPad), multiples of 8 pixels;
 // padding pixels hold X = 0 and H = 0.
-// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16,
-//        64 = X sparse (KL only; layout in h_update.wgsl): per pixel Σ_i Y_ip = Σ_k c_k max(H_kp, ε)
-//        with c_k = Σ_i max(D_ik, ε) (small[560 + k], from w_update), plus −X + X log(X / Y) over
-//        the pixel's nonzero counts.
+// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16
+// Sparse X (override SPARSE, layout in h_update.wgsl): per pixel Σ_i Y_ip = Σ_k c_k max(H_kp, ε)
+// with c_k = Σ_i max(D_ik, ε) (small[560 + k], from w_update), plus −X + X log(X / Y) over the
+// pixel's nonzero counts.
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> probs: array<f32>;
@@ -51,8 +50,8 @@ fn hAt(idx: u32) -> f32 { return H[idx >> 2u][idx & 3u]; }
 /** One u32 word of a sparse X chunk. */
 fn xw(w: u32) -> u32 { return X[w >> 2u][w & 3u]; }
 
-/** One u16 count of the dense layout as X (the fill sentinel only where FILL says so). */
-fn xcount(c: u32) -> f32 { return select(f32(c) * P.xScale, P.xTiny, FILL != 0u && c == 0xffffu); }
+/** One 16-bit count as X; 0xffff is the fill sentinel (P.xTiny) in the sparse layout or where FILL says so. */
+fn xcount(c: u32) -> f32 { return select(f32(c) * P.xScale, P.xTiny, (SPARSE != 0u || FILL != 0u) && c == 0xffffu); }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -97,7 +96,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       for (var e = xw(4u + q0 + j); e < e1; e++) {
         let w = xw(ent + e);
         let di = db + (w >> 16u) * K;
-        let xv = select(f32(w & 0xffffu) * P.xScale, P.xTiny, (w & 0xffffu) == 0xffffu);
+        let xv = xcount(w & 0xffffu);
         var y = 0.0;
         for (var kk = 0u; kk < K; kk++) { y += max(D[di + kk], P.eps) * max(h[kk][j], P.eps); }
         t += xv * log(max(xv, P.eps) / y) - xv;

@@ -8,8 +8,7 @@
 override WG: u32 = 64u;
 override K: u32 = 3u;
 override PPT: u32 = 4u;
-/** 1: X in the sparse layout (the flag 64 of Params says the same; the override lets the dense
- * pipelines compile without the sparse branches). */
+/** 1: X in the sparse layout (KL only; an override, so the dense pipelines carry no sparse code). */
 override SPARSE: u32 = 0u;
 /** 1: the u16 counts hold the fill sentinel 0xffff (ESPM's ε in all-zero lines, = P.xTiny). */
 override FILL: u32 = 0u;
@@ -29,10 +28,10 @@ struct Params {
 }
 // pPad, pcPad: row strides of H (k × pPad) and of an X chunk (n × pcPad), multiples of 8 pixels;
 // padding pixels hold X = 0 and H = 0.
-// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16,
-//        64 = X sparse: the per-(segment, channel) half of the layout in h_update.wgsl: from
-//        word [1], nSeg·n + 1 offsets (index s·n + i, s the segment within the chunk) into the
-//        entries from word [2], (pixel within the segment << 16) | count.
+// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16
+// Sparse X (override SPARSE): the per-(segment, channel) half of the layout in h_update.wgsl:
+// from word [1], nSeg·n + 1 offsets (index s·n + i, s the segment within the chunk) into the
+// entries from word [2], (pixel within the segment << 16) | count.
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<vec4<u32>>;
@@ -48,8 +47,8 @@ struct Params {
 /** One u32 word of a sparse X chunk. */
 fn xw(w: u32) -> u32 { return X[w >> 2u][w & 3u]; }
 
-/** One u16 count of the dense layout as X (the fill sentinel only where FILL says so). */
-fn xcount(c: u32) -> f32 { return select(f32(c) * P.xScale, P.xTiny, FILL != 0u && c == 0xffffu); }
+/** One 16-bit count as X; 0xffff is the fill sentinel (P.xTiny) in the sparse layout or where FILL says so. */
+fn xcount(c: u32) -> f32 { return select(f32(c) * P.xScale, P.xTiny, (SPARSE != 0u || FILL != 0u) && c == 0xffffu); }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -92,7 +91,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       for (var e = xw(offs + i); e < e1; e++) {
         let w = xw(ent + e);
         let hq = (tb + (w >> 16u)) * kv;
-        let xv = select(f32(w & 0xffffu) * P.xScale, P.xTiny, (w & 0xffffu) == 0xffffu);
+        let xv = xcount(w & 0xffffu);
         var hk: array<f32, MAXK>;
         for (var v = 0u; v < kv; v++) {
           let hv = Ht[hq + v];
@@ -100,7 +99,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
         }
         var dh = 0.0;
         for (var kk = 0u; kk < K; kk++) { dh += d[c][kk] * hk[kk]; }
-        let r = select(xv / select(dh, P.eps, dh <= 0.0), xv, frob);
+        let r = xv / select(dh, P.eps, dh <= 0.0);   // KL only (the engine refuses sparse Frobenius)
         for (var kk = 0u; kk < K; kk++) { acc[c][kk] += r * hk[kk]; }
       }
     }

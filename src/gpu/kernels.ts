@@ -21,7 +21,7 @@ export const SMALL = { dsum: 0, hsum: 16, hmax: 32, dtd: 48, hht: 304, dsumClamp
 export const LOSS_PARTS = 4;
 
 /** Bits of Params.flags. */
-export const FLAG = { hasG: 1, simplexH: 2, simplexW: 4, frobenius: 8, packedU16: 16, tight: 32, sparseX: 64 } as const;
+export const FLAG = { hasG: 1, simplexH: 2, simplexW: 4, frobenius: 8, packedU16: 16, tight: 32 } as const;
 
 /** The uniform `Params`, declared once: WGSL member order and type. All members are 4 bytes. */
 export const PARAMS_LAYOUT = [
@@ -167,10 +167,7 @@ export interface KernelTuning {
   cpt?: number;
   /** w_num: workgroup size. */
   wgNum?: number;
-  /**
-   * h_update, w_num, loss: X in the sparse layout. An override, not only a flag, so that the dense
-   * pipelines are compiled without the sparse branches (they cost ~7 % of the loop on lavapipe).
-   */
+  /** h_update, w_num, loss: X in the sparse layout (an override: dense pipelines carry no sparse code). */
   sparse?: boolean;
   /** h_update, w_num, loss: the u16 counts hold the fill sentinel 0xffff (decoded as Params.xTiny). */
   fill?: boolean;

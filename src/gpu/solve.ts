@@ -201,7 +201,9 @@ export async function solveBatchGpu(
   const sparseWhyNot = frob ? 'the Frobenius loss reads every element' : sparseScale === null ? 'X is not integer counts (times one scale) below 65535' : n > 65536 ? `X has ${n} channels (at most 65536)` : segLen > 65536 ? `segLen ${segLen} is above 65536` : null;
   if (mode === true && sparseWhyNot) throw new WebnmfError('usage', `sparseX: the sparse layout does not apply here: ${sparseWhyNot}; leave sparseX at 'auto'`);
   const sparse = (mode === true || mostlyZero) && !sparseWhyNot;
-  const flags = (G ? FLAG.hasG : 0) | (pr0.simplex === 'h' ? FLAG.simplexH : 0) | (pr0.simplex === 'w' ? FLAG.simplexW : 0) | (frob ? FLAG.frobenius : 0) | (packed ? FLAG.packedU16 : 0) | (pr0.majorizer === 'tight' ? FLAG.tight : 0) | (sparse ? FLAG.sparseX : 0);
+  // the counts as stored (scale, fill sentinel); null: float32
+  const stored = sparse ? sparseScale : counts;
+  const flags = (G ? FLAG.hasG : 0) | (pr0.simplex === 'h' ? FLAG.simplexH : 0) | (pr0.simplex === 'w' ? FLAG.simplexW : 0) | (frob ? FLAG.frobenius : 0) | (packed ? FLAG.packedU16 : 0) | (pr0.majorizer === 'tight' ? FLAG.tight : 0);
 
   // ---- kernels (compiled in parallel, cached per device) ---------------------------------
   const names: KernelName[] = ['h_update', 'w_num', 'w_reduce', 'w_update', 'loss'];
@@ -231,7 +233,7 @@ export async function solveBatchGpu(
     for (const [ci, c] of chunks.entries()) {
       const pcPad = align(c.pc);
       const count = n * pcPad; // rows padded with zeros to a multiple of 8 pixels
-      const words = sparse ? sparseChunk(X, sparseScale!.scale, sparseScale!.fill, c.p0, c.pc, pcPad, segLen) : null;
+      const words = sparse ? sparseChunk(X, stored!.scale, stored!.fill, c.p0, c.pc, pcPad, segLen) : null;
       if (words && words.byteLength > bindLimit) {
         throw new WebnmfError('usage', `sparseX: a chunk of ${c.pc} pixels holds ${words.byteLength} bytes as nonzero counts, above this device's maxStorageBufferBindingSize ${bindLimit}; the data are too dense for the sparse layout: leave sparseX at 'auto'`);
       }
@@ -249,7 +251,7 @@ export async function solveBatchGpu(
       const pb = await get(PARAMS_BYTES, U.UNIFORM | U.COPY_DST, `params chunk ${ci}`);
       write(pb, packParams({
         n, p, k, m, rows: shape.rows, cols: shape.cols, p0: c.p0, pc: c.pc, segLen, nSeg: nSegT, seg0: c.seg0,
-        flags, lsegLen: ppt, nLseg: nLsegT, lseg0: c.lseg0, batch: B, eps: EPSILON, sigma: SIGMA_L, xScale: (sparse ? sparseScale!.scale : scale) ?? 1, xTiny: sparse ? sparseScale!.fill : fill,
+        flags, lsegLen: ppt, nLseg: nLsegT, lseg0: c.lseg0, batch: B, eps: EPSILON, sigma: SIGMA_L, xScale: stored?.scale ?? 1, xTiny: stored?.fill ?? 0,
         pPad, pcPad,
       }));
       paramBufs.push(pb);

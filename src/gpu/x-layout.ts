@@ -1,7 +1,7 @@
 /**
  * How X is stored on the GPU (the engine picks one per fit, src/gpu/solve.ts):
  * - u16: counts X = scale · c, c in [0, 65534], two per u32 (`u16Chunk`); ESPM's ε fill of
- *   all-zero lines as the sentinel count SPARSE_FILL (decoded as Params.xTiny);
+ *   all-zero lines as the sentinel count FILL_COUNT (decoded as Params.xTiny);
  * - sparse: the nonzero counts only, one list per pixel and one per (segment, channel)
  *   (`sparseChunk`), for KL fits of mostly-zero counts;
  * - float32 otherwise (written directly by the engine).
@@ -11,9 +11,9 @@ import type { Matrix } from '../types.js';
 
 /**
  * Scale s such that X = s · (integers in [0, maxCount]), or null; entries equal to `except`
- * (ESPM's ε in all-zero lines) are skipped: the sparse layout stores them as a sentinel.
+ * (ESPM's ε in all-zero lines; NaN: none) are skipped: they are stored as the fill sentinel.
  */
-export function packScale(data: ArrayLike<number>, maxCount = 65535, except = NaN): number | null {
+function packScale(data: ArrayLike<number>, maxCount: number, except: number): number | null {
   let minPos = Infinity;
   for (let j = 0; j < data.length; j++) {
     const v = data[j];
@@ -42,23 +42,23 @@ function countsOf(data: ArrayLike<number>, s: number, maxCount: number, except: 
   return 'yes';
 }
 
-/** The count field (u16 and sparse layouts): 0xffff = the fill of all-zero lines (Params.xTiny). */
-export const SPARSE_FILL = 0xffff;
+/** The 16-bit count that stands for the fill of all-zero lines (u16 and sparse layouts; Params.xTiny). */
+export const FILL_COUNT = 0xffff;
 
 /**
  * X as counts for the u16 and sparse layouts: X = scale · (integers in [0, 65534]), except one
  * tiny value below 1e-6 of the scale (ESPM's ε fill of all-zero lines, normalised with X), stored
- * as the count SPARSE_FILL and decoded as Params.xTiny = fill (0: none). Null when X is not that.
+ * as the count FILL_COUNT and decoded as Params.xTiny = fill (0: none). Null when X is not that.
  */
 export function countsScale(data: ArrayLike<number>): { scale: number; fill: number } | null {
-  const plain = packScale(data, SPARSE_FILL - 1);
+  const plain = packScale(data, FILL_COUNT - 1, NaN);
   if (plain !== null) return { scale: plain, fill: 0 };
   let min1 = Infinity;
   for (let j = 0; j < data.length; j++) if (data[j] > 0 && data[j] < min1) min1 = data[j];
   let min2 = Infinity;
   for (let j = 0; j < data.length; j++) if (data[j] > min1 && data[j] < min2) min2 = data[j];
   if (!(min1 < 1e-6 * min2)) return null;
-  const scale = packScale(data, SPARSE_FILL - 1, min1);
+  const scale = packScale(data, FILL_COUNT - 1, min1);
   return scale === null ? null : { scale, fill: min1 };
 }
 
@@ -66,7 +66,7 @@ export function countsScale(data: ArrayLike<number>): { scale: number; fill: num
  * The sparse layout of one chunk of packed counts (X = scale · counts), as u32 words (see
  * shaders/h_update.wgsl and w_num.wgsl): a header, the per-pixel offsets and entries
  * (channel << 16 | count), then the per-(segment, channel) offsets and entries
- * (pixel within the segment << 16 | count); a count of SPARSE_FILL stands for `fill`.
+ * (pixel within the segment << 16 | count); a count of FILL_COUNT stands for `fill`.
  * Length padded to a multiple of 4 words.
  */
 export function sparseChunk(X: Matrix, scale: number, fill: number, p0: number, pc: number, pcPad: number, segLen: number): Uint32Array {
@@ -102,7 +102,7 @@ export function sparseChunk(X: Matrix, scale: number, fill: number, p0: number, 
       for (let q = q0; q < q1; q++) {
         const v = data[row + q];
         if (v === 0) continue;
-        const count = v === fill ? SPARSE_FILL : Math.round(v / scale);
+        const count = v === fill ? FILL_COUNT : Math.round(v / scale);
         words[segEnt + e++] = ((q - q0) << 16) | count;
         words[pixEnt + cursor[q]++] = (i << 16) | count;
       }
@@ -112,7 +112,7 @@ export function sparseChunk(X: Matrix, scale: number, fill: number, p0: number, 
   return words;
 }
 
-/** One chunk of counts as u16 (rows of pcPad pixels, zero-padded), the fill as SPARSE_FILL. */
+/** One chunk of counts as u16 (rows of pcPad pixels, zero-padded), the fill as FILL_COUNT. */
 export function u16Chunk(X: Matrix, scale: number, fill: number, p0: number, pc: number, pcPad: number): Uint16Array {
   const { rows: n, cols: p, data } = X;
   const u16 = new Uint16Array(n * pcPad);
@@ -120,7 +120,7 @@ export function u16Chunk(X: Matrix, scale: number, fill: number, p0: number, pc:
     const row = i * p + p0;
     for (let q = 0; q < pc; q++) {
       const v = data[row + q];
-      u16[i * pcPad + q] = fill !== 0 && v === fill ? SPARSE_FILL : Math.round(v / scale);
+      u16[i * pcPad + q] = fill !== 0 && v === fill ? FILL_COUNT : Math.round(v / scale);
     }
   }
   return u16;
