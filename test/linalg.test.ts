@@ -183,15 +183,18 @@ describe('truncatedSVD (randomized)', () => {
     return X;
   }
 
-  for (const [rows, cols] of [
-    [40, 600],
-    [600, 40],
-  ]) {
-    it(`matches the exact SVD's leading triplets up to sign (${rows} × ${cols})`, () => {
+  for (const [rows, cols, method] of [
+    [40, 600, 'randomized'],
+    [600, 40, 'randomized'],
+    [40, 600, 'gram'],
+    [600, 40, 'gram'],
+    [300, 310, 'auto'],
+  ] as const) {
+    it(`matches the exact SVD's leading triplets up to sign (${rows} × ${cols}, ${method})`, () => {
       const X = lowRankPlusNoise(rows, cols, 5);
       const k = 4;
       const exact = svd(X);
-      const approx = truncatedSVD(X, k, { seed: 3 });
+      const approx = truncatedSVD(X, k, { seed: 3, method });
       expect([approx.U.rows, approx.U.cols, approx.S.length, approx.Vt.rows, approx.Vt.cols]).toEqual([rows, k, k, k, cols]);
       for (let j = 0; j < k; j++) {
         expect(Math.abs(approx.S[j] - exact.S[j]) / exact.S[j]).toBeLessThan(1e-10);
@@ -222,13 +225,27 @@ describe('truncatedSVD (randomized)', () => {
     expect(() => truncatedSVD(X, 0)).toThrow(/k must be/);
   });
 
-  it('handles rank-deficient input (k above the rank)', () => {
-    const u = randomMatrix(20, 1, 1);
-    const v = randomMatrix(1, 50, 2);
-    const X = matmul(u, v); // rank 1
-    const { S, U } = truncatedSVD(X, 3, { seed: 0 });
-    expect(S[1] / S[0]).toBeLessThan(1e-12);
-    expect(U.data.every((x) => Number.isFinite(x))).toBe(true);
+  for (const method of ['randomized', 'gram'] as const) {
+    it(`handles rank-deficient input (k above the rank, ${method})`, () => {
+      const u = randomMatrix(20, 1, 1);
+      const v = randomMatrix(1, 50, 2);
+      const X = matmul(u, v); // rank 1
+      const { S, U, Vt } = truncatedSVD(X, 3, { seed: 0, method });
+      expect(S[1] / S[0]).toBeLessThan(1e-12);
+      expect(U.data.every((x) => Number.isFinite(x))).toBe(true);
+      expect(Vt.data.every((x) => Number.isFinite(x))).toBe(true);
+    });
+  }
+
+  it("'auto' takes the Gram route when one side is small and agrees with the randomized route there", () => {
+    const X = lowRankPlusNoise(12, 3000, 4);
+    const a = truncatedSVD(X, 3, { seed: 2 });
+    const g = truncatedSVD(X, 3, { method: 'gram' });
+    const r = truncatedSVD(X, 3, { seed: 2, method: 'randomized' });
+    // the Gram route ignores the seed: 'auto' equals it exactly, and the randomized route to rounding
+    expect(Array.from(a.U.data)).toEqual(Array.from(g.U.data));
+    expect(maxAbsDiff({ rows: 3, cols: 3000, data: g.Vt.data }, { rows: 3, cols: 3000, data: r.Vt.data })).toBeLessThan(1e-9);
+    expect(() => truncatedSVD(X, 3, { method: 'qr' as never })).toThrow(/method must be/);
   });
 });
 

@@ -263,6 +263,7 @@ export async function fitPCA(X: Matrix, options: PCAOptions): Promise<PCAResult>
       seed: options.seed ?? 0,
       oversamples: options.oversamples,
       powerIterations: options.powerIterations,
+      method: 'randomized',
     });
     P = svd.U;
     variance = Float64Array.from(svd.S, (s) => (s * s) / denom);
