@@ -17,7 +17,7 @@
  *     (relative) of the reference's. A failed check marks the workload `verified: false`.
  */
 import { countsScale } from '../src/gpu/x-layout.js';
-import { autoFit } from '../src/auto/index.js';
+import { autoFit, binCube } from '../src/auto/index.js';
 import { solveCpu } from '../src/cpu/solve.js';
 import { prepareProblem } from '../src/estimator.js';
 import { parseNpy } from '../src/io/npy.js';
@@ -522,6 +522,110 @@ const batchWorkload: Workload = {
   },
 };
 
+/**
+ * The issue's batch figure: time per problem of a B = 16 batch ÷ time of one fit of the same size,
+ * the two timed alternately (whole solve calls: upload, compile-cache hit, loop, read-back) so
+ * that the machine's load hits both alike. Two sizes: the binned cube that autoFit's tuning batches
+ * its candidates on (where a single fit leaves the adapter idle between small dispatches), and the
+ * full-size ESPM toy (where one fit already fills a software adapter's cores).
+ */
+function batchRatioWorkload(name: string, description: string, quick: boolean, make: (ctx: Ctx) => Promise<{ problem: Problem; label: string }>): Workload {
+  return {
+    name,
+    group: 'batch',
+    description,
+    quick,
+    full: true,
+    async run(ctx) {
+      const { problem, label } = await make(ctx);
+      const B = 16;
+      const lambdas = [0, 0.1, 1, 10];
+      const mus = [0, 0.01, 0.1, 1];
+      const problems: Problem[] = [];
+      for (const lambda of lambdas) for (const mu of mus) problems.push({ ...problem, lambda, mu: new Float64Array(problem.components).fill(mu) });
+      const size = { n: problem.X.rows, p: problem.X.cols, k: problem.components, m: problem.G ? problem.G.cols : null, batch: B, elements: problem.X.rows * problem.X.cols, label };
+      const out: Awaited<ReturnType<Workload['run']>> = { size, status: 'ok', notes: [] };
+      if (!ctx.gpu) throw new SkipError('no WebGPU adapter: the batch ratio is a GPU figure');
+      const gpu = ctx.gpu;
+      const iters = ctx.opts.quick ? 20 : 50;
+      const set = (q: Problem) => withIters(q, iters, 10);
+      // warm: pipelines compiled, driver caches filled, for both shapes of the call
+      await gpu.solveBatch([set(problems[0])]);
+      const warmBatch = await gpu.solveBatch(problems.map(set));
+      const repeats = Math.max(ctx.opts.repeats ?? 5, 3);
+      const single: number[] = [];
+      const batch: number[] = [];
+      const ratio: number[] = [];
+      for (let r = 0; r < repeats; r++) {
+        let t = performance.now();
+        await gpu.solveBatch([set(problems[r % B])]);
+        const s1 = (performance.now() - t) / 1000;
+        t = performance.now();
+        await gpu.solveBatch(problems.map(set));
+        const sB = (performance.now() - t) / 1000;
+        single.push(s1);
+        batch.push(sB);
+        ratio.push(sB / B / s1);
+        await ctx.env.pause?.();
+      }
+      // the batch must compute what one-by-one fits compute
+      const alone = await gpu.solveBatch([set(problems[B - 1])]);
+      const la = alone[0].losses.at(-1)!.full;
+      const lb = warmBatch[B - 1].losses.at(-1)!.full;
+      const rel = Math.abs(la - lb) / Math.abs(la);
+      const r = spread(ratio);
+      out.gpu = {
+        adapter: gpu.adapterInfo,
+        iterations: iters,
+        repeats,
+        singleFitSeconds: spread(single),
+        batchSeconds: spread(batch),
+        perProblemRatio: r,
+        ratioDefinition: `(wall time of one solveBatch of ${B} problems ÷ ${B}) ÷ wall time of one single-problem solve, ${iters} iterations each, timed alternately; target ≤ 1/3`,
+        itPerSecond: spread(batch.map((x) => (iters * B) / x)),
+        singleItPerSecond: spread(single.map((x) => iters / x)),
+      };
+      out.notes.push(`per-problem time of the batch ÷ one fit: median ${r.median.toFixed(3)} (${r.min.toFixed(3)}–${r.max.toFixed(3)}); target ≤ 0.333`);
+      out.notes.push('rates are problem-iterations per second of the batch; singleItPerSecond beside it');
+      const passed = Number.isFinite(rel) && rel <= 1e-4;
+      out.verification = { kind: `batched problem ${B - 1}'s final loss vs the same problem solved alone`, passed, detail: { batched: lb, alone: la, relDiff: rel, relTol: 1e-4 } };
+      if (!passed) out.status = 'failed';
+      return out;
+    },
+  };
+}
+
+const batchTuneWorkload = batchRatioWorkload(
+  'batch-tune-16',
+  "autoFit's tuning situation: 16 (λ, μ) candidates (λ ∈ {0, 0.1, 1, 10} × μ ∈ {0, 0.01, 0.1, 1}) on a 128×128×512 EDX cube binned 4 × 4 (32×32×512, k = 3, G, simplex on H), one solveBatch vs one fit",
+  true,
+  async (ctx) => {
+    const ds = edxCube(ctx, 128, 128, 512);
+    const binned = binCube(ds.X, ds.shape, 4);
+    const { problem } = prepareProblem(binned.X, { components: 3, G: ds.G, shape: binned.shape, lambda: 1, mu: 0, simplex: 'h', normalize: true, init: 'random', seed: 0, maxIter: 50, noStop: true, lossEvery: 10 });
+    return { problem, label: '32×32×512 k3 ×16 (binned 4×4)' };
+  },
+);
+
+const batchToyWorkload = batchRatioWorkload(
+  'batch-toy-16',
+  'the ESPM toy at full size (200 × 100 × 100, k = 3, G, simplex on H, ESPM start): 16 (λ, μ) settings in one solveBatch vs one fit',
+  false,
+  async (ctx) => {
+    const toy = await loadToy(ctx);
+    const st = toy?.settings.b_notebook;
+    if (!toy || !st) throw new SkipError('ESPM toy fixtures not found');
+    const par = st.run.params;
+    const s = st.run.norm_factor as number;
+    const problem: Problem = {
+      X: { rows: toy.X.rows, cols: toy.X.cols, data: toy.X.data.map((v) => v * s) }, G: toy.G, components: 3, loss: 'kl', lambda: par.lambda_L, mu: new Float64Array(3).fill(par.mu),
+      epsilonReg: par.epsilon_reg, simplex: 'h', simplexSolver: 'exact', simplexTol: 1e-10, majorizer: 'espm', shape: { rows: par.shape_2d[0], cols: par.shape_2d[1] },
+      W0: st.W0, H0: st.H0, maxIter: 50, tol: par.tol, lossEvery: 10, noStop: true, snapshots: [],
+    };
+    return { problem, label: '200×100×100 k3 ×16' };
+  },
+);
+
 const nnlsWorkload: Workload = {
   name: 'nnls-512x512x32',
   group: 'nnls',
@@ -658,6 +762,8 @@ export const WORKLOADS: Workload[] = [
   toyWorkload('a_plain_kl', 'toy-plain-kl'),
   ...edxWorkloads(),
   batchWorkload,
+  batchTuneWorkload,
+  batchToyWorkload,
   nnlsWorkload,
   autoWorkload,
 ];
