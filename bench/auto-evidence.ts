@@ -1,6 +1,6 @@
 /**
  * Evidence for `autoFit` on generator data with ground truth; prints one JSON summary.
- *   npx tsc -p tsconfig.json && node dist/bench/auto-evidence.js [quality|rescale|speed|k|toy|all] [--backend cpu|webgpu] [--quick]
+ *   npx tsc -p tsconfig.json && node dist/bench/auto-evidence.js [quality|rescale|speed|start|k|toy|all] [--backend cpu|webgpu] [--quick] [--more|--extra|--large]
  * (toy with WebGPU on lavapipe: VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.json … toy --backend webgpu)
  *
  * - quality: auto's matched map MSE vs the best point of an oracle (λ, μ) grid at full resolution
@@ -14,13 +14,18 @@
  *   fine-tune, autoFit's default tight step) until its loss first reaches each of those losses.
  *   Times inside a fit are prorated by iterations (the loss is sampled every 10). Also: the same
  *   with the tuning added.
+ * - start: the fine-tune's start maps compared at fixed weights and bin: iterations (tight step)
+ *   until the loss of a from-scratch fit at its convergence point (1e-6 rule) is reached, from
+ *   the upsampled binned maps, the per-pixel least-squares maps for the binned spectra, and their
+ *   mean (autoFit's `fineStart: 'blend'`); scratch fits with ESPM's step and with the tight one.
  * - k: data made with k = 2..6, components 2..6 given; confusion of the selected k.
  * - toy: the whole auto run on ESPM's toy problem; matched MSE vs H.npy (ESPM notebook after 1000
  *   iterations: [0.039, 0.032, 0.042]).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { autoFit, binCube, type AutoFitResult } from '../src/auto/index.js';
+import { autoFit, binCube, blendedStart, leastSquaresMaps, type AutoFitResult } from '../src/auto/index.js';
+import { computeD } from '../src/cpu/steps.js';
 import { fitSmoothNMF } from '../src/estimator.js';
 import { parseNpy } from '../src/io/npy.js';
 import { compareToTruth } from '../src/metrics.js';
@@ -43,7 +48,17 @@ summary['more'] = more;
 // --extra: eight more (new seeds, 25–1000 counts, one with k = 4), used to choose λ's bin exponent (2.5) among b², √2·b² and b^2.5.
 const extra = argv.includes('--extra');
 summary['extra'] = extra;
-const configs: { rows: number; cols: number; counts: number; seed: number; k?: number }[] = extra
+// --large: images of the size users bin (128–256 px a side), where a from-scratch fit is slow.
+const large = argv.includes('--large');
+summary['large'] = large;
+const configs: { rows: number; cols: number; counts: number; seed: number; k?: number }[] = large
+  ? [
+      { rows: 256, cols: 256, counts: 100, seed: 21 },
+      { rows: 256, cols: 192, counts: 20, seed: 22 },
+      { rows: 192, cols: 192, counts: 500, seed: 23 },
+      { rows: 160, cols: 224, counts: 50, seed: 24 },
+    ]
+  : extra
   ? [
       { rows: 64, cols: 64, counts: 40, seed: 11 },
       { rows: 72, cols: 48, counts: 150, seed: 12 },
@@ -122,7 +137,7 @@ async function speed() {
   const rows = [];
   // A larger image too: on 48 × 48 × 80 a lavapipe iteration is mostly fixed dispatch cost, so
   // binning hardly makes an iteration cheaper there.
-  const speedConfigs = quick ? configs : [...configs, { rows: 128, cols: 128, counts: 100, seed: 5 }];
+  const speedConfigs = quick || large ? configs : [...configs, { rows: 128, cols: 128, counts: 100, seed: 5 }];
   for (const c of speedConfigs) {
     const ds = make(c);
     // Tuning (a separate feature) is timed by its own run; the multi-resolution path below then
@@ -218,6 +233,42 @@ function binMaps(H: Matrix64, shape: { rows: number; cols: number }, b: number):
  * the λ minimising it at full resolution (fixed μ, fine log grid). The rule predicts
  * λ*_full / λ*_binned = b². Likewise for μ at fixed λ (the rule: μ unchanged).
  */
+async function startStudy() {
+  const rows = [];
+  const studies: { rows: number; cols: number; counts: number; seed: number; lambdaBinned: number; mu: number; b: number }[] = [
+    { rows: 96, cols: 96, counts: 50, seed: 24, lambdaBinned: 0.5623, mu: 0.3162, b: 2 },
+    { rows: 96, cols: 96, counts: 50, seed: 24, lambdaBinned: 0, mu: 0, b: 2 },
+    { rows: 96, cols: 96, counts: 20, seed: 22, lambdaBinned: 0.3162, mu: 0.0316, b: 3 },
+    { rows: 96, cols: 96, counts: 100, seed: 21, lambdaBinned: 0.5623, mu: 0.3162, b: 2 },
+    { rows: 96, cols: 96, counts: 500, seed: 23, lambdaBinned: 1, mu: 0.3162, b: 2 },
+    { rows: 120, cols: 120, counts: 20, seed: 7, lambdaBinned: 1, mu: 1, b: 4 },
+  ];
+  for (const c of quick ? studies.slice(0, 1) : studies) {
+    const ds = make(c);
+    const lambda = c.lambdaBinned * c.b ** 2.5;
+    const row: Record<string, unknown> = { config: c, lambda };
+    for (const majorizer of ['espm', 'tight'] as const) {
+      const base = { components: 3, G: ds.G, shape: ds.shape, lambda, mu: c.mu, simplex: 'h' as const, normalize: true, noStop: true, backend };
+      const scratch = await fitSmoothNMF(ds.X, { ...base, majorizer, maxIter: 1500 });
+      const target = convergedAt(scratch.losses) ?? scratch.losses[scratch.losses.length - 1];
+      const pre = await autoFit(ds.X, { components: 3, G: ds.G, shape: ds.shape, backend, lambdas: [c.lambdaBinned], mus: [c.mu], refine: false, warmIter: 0, tuneMaxIter: 1, bin: c.b, skipFineTune: true, fineStart: 'upsampled' });
+      const W0 = { rows: pre.W.rows, cols: pre.W.cols, data: pre.W.data.map((v) => v * pre.normFactor) };
+      const ls = leastSquaresMaps(ds.X, computeD(W0, ds.G));
+      const starts: Record<string, Matrix64> = { upsampled: pre.H, leastSquares: ls, blend: blendedStart(pre.H, ls, 1e-10) };
+      const reach: Record<string, number | null> = {};
+      for (const [name, H0] of Object.entries(starts)) {
+        const fine = await fitSmoothNMF(ds.X, { ...base, majorizer: 'tight', maxIter: 600, init: 'custom', W0, H0 });
+        reach[name] = fine.losses.find((l) => l.full <= target.full)?.iteration ?? null;
+      }
+      row[majorizer] = { scratchConvergedAt: target.iteration, fineTuneIterationsToThatLoss: reach };
+    }
+    rows.push(row);
+    process.stderr.write(`start ${JSON.stringify(row)}\n`);
+  }
+  summary['start'] = rows;
+}
+
+
 async function rescale() {
   const lamGrid = [0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64];
   const muGrid = [0, 0.03, 0.1, 0.3, 1, 3];
@@ -321,6 +372,7 @@ async function toy() {
 if (what === 'quality' || what === 'all') await quality();
 if (what === 'rescale' || what === 'all') await rescale();
 if (what === 'speed' || what === 'all') await speed();
+if (what === 'start' || what === 'all') await startStudy();
 if (what === 'k' || what === 'all') await kSelection();
 if (what === 'toy' || what === 'all') await toy();
 process.stdout.write(JSON.stringify(summary, null, 2) + '\n');

@@ -26,6 +26,7 @@
  * each side.
  */
 import { inputError, usageError } from '../errors.js';
+import { lstsq } from '../cpu/linalg.js';
 import type { ImageShape, Matrix, Matrix64 } from '../types.js';
 
 export interface BinnedCube {
@@ -220,6 +221,47 @@ export function upsampleMaps(Hb: Matrix, binned: ImageShape, b: number, full: Im
       }
       for (let q = 0; q < k; q++) out[q * p + r * cols + c] /= sum;
     }
+  }
+  return { rows: k, cols: p, data: out };
+}
+
+/**
+ * Per-pixel least-squares maps for fixed spectra D (n × k): |lstsq(D, X)| with every column
+ * divided by its sum (a column that comes out all zero gets 1/k) — ESPM's start rule for H
+ * when only W is given. The scale of X and of D cancels in the column sums, so X may be the raw
+ * counts. One product Dᵀ-side with X: k·n·p multiply–adds.
+ */
+export function leastSquaresMaps(X: Matrix, D: Matrix): Matrix64 {
+  if (D.rows !== X.rows) throw usageError(`leastSquaresMaps: D has ${D.rows} rows and X ${X.rows}; both need one per channel`);
+  const H = lstsq(D, X);
+  const k = H.rows;
+  const p = H.cols;
+  const h = H.data;
+  for (let j = 0; j < p; j++) {
+    let sum = 0;
+    for (let q = 0; q < k; q++) sum += Math.abs(h[q * p + j]);
+    for (let q = 0; q < k; q++) h[q * p + j] = sum > 0 ? Math.abs(h[q * p + j]) / sum : 1 / k;
+  }
+  return H;
+}
+
+/**
+ * The full-resolution start for the maps: the mean of the upsampled binned maps (smooth, the
+ * binned fit's large-scale solution) and the per-pixel least-squares maps for the binned fit's
+ * spectra (rough, each pixel's own data). Both are on the simplex, so the mean is. Why not the
+ * upsampled maps alone: the fine-tune from them crawls through its last 1e-4 of relative loss
+ * (the per-pixel detail the block means smoothed away is slow to grow back under multiplicative
+ * updates); from the mean it converges 2–5× sooner (bench/results …-auto-evidence.md, "start").
+ */
+export function blendedStart(up: Matrix64, ls: Matrix64, floor: number): Matrix64 {
+  if (up.rows !== ls.rows || up.cols !== ls.cols) throw usageError(`blendedStart: maps of ${up.rows} × ${up.cols} and ${ls.rows} × ${ls.cols}`);
+  const k = up.rows;
+  const p = up.cols;
+  const out = new Float64Array(k * p);
+  for (let j = 0; j < p; j++) {
+    let sum = 0;
+    for (let q = 0; q < k; q++) sum += out[q * p + j] = Math.max(0.5 * (up.data[q * p + j] + ls.data[q * p + j]), floor);
+    for (let q = 0; q < k; q++) out[q * p + j] /= sum;
   }
   return { rows: k, cols: p, data: out };
 }

@@ -8,8 +8,9 @@
  *     of the other half against the fit rescaled to that half's expected counts; both directions
  *     (A→B, B→A) of each split are folds. All candidates of one fold are ONE `solveBatch` call
  *     (they share X): a log-spaced grid, then a second batch refining around the best point.
- *  3. Fit the whole binned cube with the chosen weights, upsample the maps bilinearly to full
- *     resolution (re-projected onto the simplex) and rescale W to the full-resolution counts.
+ *  3. Fit the whole binned cube with the chosen weights, rescale W to the full-resolution counts,
+ *     and start the maps from the mean of the binned maps upsampled bilinearly and the per-pixel
+ *     least-squares maps for those spectra (`blendedStart`; both on the simplex).
  *  4. Fine-tune at full resolution until the sampled loss stops improving.
  *
  * Scaling rules (every fit uses ESPM's `normalize`: Xn = s X with s = k / mean pixel sum, so the
@@ -49,10 +50,10 @@ import {
   type Problem,
   type StopReason,
 } from '../types.js';
-import { binCube, chooseBin, upsampleMaps, type BinChoice, type BinnedCube } from './bin.js';
+import { binCube, blendedStart, chooseBin, leastSquaresMaps, upsampleMaps, type BinChoice, type BinnedCube } from './bin.js';
 import { deviancePerPixel, thinCounts } from './split.js';
 
-export { binCube, chooseBin, upsampleMaps, binningRisk } from './bin.js';
+export { binCube, blendedStart, chooseBin, leastSquaresMaps, upsampleMaps, binningRisk } from './bin.js';
 export type { BinChoice, BinnedCube } from './bin.js';
 export { thinCounts, deviancePerPixel } from './split.js';
 
@@ -155,8 +156,14 @@ export interface AutoFitOptions {
   seed?: number;
   /** A backend name (default 'auto') or a backend to use (not disposed). */
   backend?: BackendName | Backend;
-  /** Skip the fine-tune (return the upsampled binned solution). Default false. */
+  /** Skip the fine-tune (return the fine-tune's start: the upsampled binned solution). Default false. */
   skipFineTune?: boolean;
+  /**
+   * The maps the fine-tune starts from: 'blend' (default) the mean of the upsampled binned maps
+   * and the per-pixel least-squares maps for the binned spectra (see `blendedStart`);
+   * 'upsampled' the upsampled maps alone.
+   */
+  fineStart?: 'blend' | 'upsampled';
   signal?: AbortSignal;
   onStage?: (p: AutoProgress) => void;
   onWarning?: (message: string) => void;
@@ -317,6 +324,8 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
   const weightRule = options.weightRule ?? 'one-se';
   if (weightRule !== 'best' && weightRule !== 'one-se') throw usageError(`weightRule must be 'best' or 'one-se', got ${JSON.stringify(weightRule)}`);
   if (majorizer !== 'tight' && majorizer !== 'espm') throw usageError(`majorizer must be 'tight' or 'espm', got ${JSON.stringify(majorizer)}`);
+  const fineStart = options.fineStart ?? 'blend';
+  if (fineStart !== 'blend' && fineStart !== 'upsampled') throw usageError(`fineStart must be 'blend' or 'upsampled', got ${JSON.stringify(fineStart)}`);
   const seed = options.seed ?? 0;
   const X64 = toFloat64(X);
   const G = options.G ? toFloat64(options.G) : undefined;
@@ -532,11 +541,12 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
       binnedFit = { seconds: (now() - tf) / 1000, iterations: r.nIter, stopReason: r.stopReason, losses: r.losses };
       const tu = now();
       stage('upsample', 'upsampling the binned solution');
-      H0 = cube.b > 1 ? upsampleMaps(r.H, cube.shape, cube.b, shape, EPSILON) : r.H;
+      const Hup = cube.b > 1 ? upsampleMaps(r.H, cube.shape, cube.b, shape, EPSILON) : r.H;
       // Normalised W: W_full = s_full · W_raw_full, W_raw_full = W_raw_b / b², W_raw_b = W_b / s_b.
       const f = sFull / (sb * cube.b * cube.b);
       const Wb = G ? r.W : unbinChannels(r.W, X.rows, g);
       W0 = { rows: Wb.rows, cols: Wb.cols, data: Wb.data.map((v) => Math.max(v * f, EPSILON)) };
+      H0 = fineStart === 'blend' ? blendedStart(Hup, leastSquaresMaps(X64, computeD(W0, G)), EPSILON) : Hup;
       upsampleSeconds = (now() - tu) / 1000;
     }
     checkAbort();

@@ -459,9 +459,10 @@ data, by the multi-resolution route:
   2. tune: split the binned counts X_b into A ~ Binomial(X_b, 1/2) and B = X_b − A; fit every grid
      candidate on one half (one batched solve per fold) and score the held-out generalised KL
      deviance of the other half; a second batch refines around the best point,
-  3. fit the whole binned cube, upsample the maps bilinearly (simplex re-projected), rescale W,
+  3. fit the whole binned cube, rescale W; start the maps from the mean of the binned maps
+     upsampled bilinearly and the per-pixel least-squares maps for those spectra,
   4. fine-tune at full resolution until the sampled loss stops improving (--tol).
-Rescaling to full resolution: λ_full = B² λ_binned, μ_full = μ_binned.
+Rescaling to full resolution: λ_full = B^2.5 λ_binned, μ_full = μ_binned.
 X.npy: raw integer counts, 2-D channels × pixels (with --shape) or 3-D rows × cols × channels.
 
 Options:
