@@ -229,7 +229,7 @@ export function upsampleMaps(Hb: Matrix, binned: ImageShape, b: number, full: Im
  * Per-pixel least-squares maps for fixed spectra D (n × k): |lstsq(D, X)| with every column
  * divided by its sum (a column that comes out all zero gets 1/k) — ESPM's start rule for H
  * when only W is given. The scale of X and of D cancels in the column sums, so X may be the raw
- * counts. One product Dᵀ-side with X: k·n·p multiply–adds.
+ * counts. Cost: one (k × n) by (n × p) product, k·n·p multiply–adds.
  */
 export function leastSquaresMaps(X: Matrix, D: Matrix): Matrix64 {
   if (D.rows !== X.rows) throw usageError(`leastSquaresMaps: D has ${D.rows} rows and X ${X.rows}; both need one per channel`);

@@ -156,7 +156,7 @@ export interface AutoFitOptions {
   seed?: number;
   /** A backend name (default 'auto') or a backend to use (not disposed). */
   backend?: BackendName | Backend;
-  /** Skip the fine-tune (return the fine-tune's start: the upsampled binned solution). Default false. */
+  /** Skip the fine-tune (return its start: the binned spectra and the `fineStart` maps). Default false. */
   skipFineTune?: boolean;
   /**
    * The maps the fine-tune starts from: 'blend' (default) the mean of the upsampled binned maps

@@ -386,7 +386,8 @@ export interface TruncatedSVDOptions {
 }
 
 /**
- * The k leading singular triplets of X (r × c) by the randomized range finder (Halko, Martinsson &
+ * The k leading singular triplets of X (r × c): exactly through the smaller Gram matrix when that
+ * costs less (`gramSVD`, `method`), else by the randomized range finder (Halko, Martinsson &
  * Tropp 2011, Alg. 4.4 with re-orthonormalisation after every product), followed by an exact SVD of
  * the small projected matrix B = Qᵀ X through the eigendecomposition of B Bᵀ (l × l).
  * The sketch is taken on the smaller side of X, as sklearn's `randomized_svd` does.
