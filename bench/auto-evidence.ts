@@ -247,19 +247,18 @@ async function startStudy() {
     const ds = make(c);
     const lambda = c.lambdaBinned * c.b ** 2.5;
     const row: Record<string, unknown> = { config: c, lambda };
+    const base = { components: 3, G: ds.G, shape: ds.shape, lambda, mu: c.mu, simplex: 'h' as const, normalize: true, noStop: true, backend };
+    // The starts and their fine-tunes (tight step) do not depend on the scratch fit's step: run once, read against both targets.
+    const pre = await autoFit(ds.X, { components: 3, G: ds.G, shape: ds.shape, backend, lambdas: [c.lambdaBinned], mus: [c.mu], refine: false, warmIter: 0, tuneMaxIter: 1, bin: c.b, skipFineTune: true, fineStart: 'upsampled' });
+    const W0 = { rows: pre.W.rows, cols: pre.W.cols, data: pre.W.data.map((v) => v * pre.normFactor) };
+    const ls = leastSquaresMaps(ds.X, computeD(W0, ds.G));
+    const starts: Record<string, Matrix64> = { upsampled: pre.H, leastSquares: ls, blend: blendedStart(pre.H, ls, 1e-10) };
+    const fines: Record<string, LossSample[]> = {};
+    for (const [name, H0] of Object.entries(starts)) fines[name] = (await fitSmoothNMF(ds.X, { ...base, majorizer: 'tight', maxIter: 600, init: 'custom', W0, H0 })).losses;
     for (const majorizer of ['espm', 'tight'] as const) {
-      const base = { components: 3, G: ds.G, shape: ds.shape, lambda, mu: c.mu, simplex: 'h' as const, normalize: true, noStop: true, backend };
       const scratch = await fitSmoothNMF(ds.X, { ...base, majorizer, maxIter: 1500 });
       const target = convergedAt(scratch.losses) ?? scratch.losses[scratch.losses.length - 1];
-      const pre = await autoFit(ds.X, { components: 3, G: ds.G, shape: ds.shape, backend, lambdas: [c.lambdaBinned], mus: [c.mu], refine: false, warmIter: 0, tuneMaxIter: 1, bin: c.b, skipFineTune: true, fineStart: 'upsampled' });
-      const W0 = { rows: pre.W.rows, cols: pre.W.cols, data: pre.W.data.map((v) => v * pre.normFactor) };
-      const ls = leastSquaresMaps(ds.X, computeD(W0, ds.G));
-      const starts: Record<string, Matrix64> = { upsampled: pre.H, leastSquares: ls, blend: blendedStart(pre.H, ls, 1e-10) };
-      const reach: Record<string, number | null> = {};
-      for (const [name, H0] of Object.entries(starts)) {
-        const fine = await fitSmoothNMF(ds.X, { ...base, majorizer: 'tight', maxIter: 600, init: 'custom', W0, H0 });
-        reach[name] = fine.losses.find((l) => l.full <= target.full)?.iteration ?? null;
-      }
+      const reach = Object.fromEntries(Object.entries(fines).map(([name, losses]) => [name, losses.find((l) => l.full <= target.full)?.iteration ?? null]));
       row[majorizer] = { scratchConvergedAt: target.iteration, fineTuneIterationsToThatLoss: reach };
     }
     rows.push(row);

@@ -26,7 +26,6 @@
  * each side.
  */
 import { inputError, usageError } from '../errors.js';
-import { lstsq } from '../cpu/linalg.js';
 import type { ImageShape, Matrix, Matrix64 } from '../types.js';
 
 export interface BinnedCube {
@@ -223,26 +222,6 @@ export function upsampleMaps(Hb: Matrix, binned: ImageShape, b: number, full: Im
     }
   }
   return { rows: k, cols: p, data: out };
-}
-
-/**
- * Per-pixel least-squares maps for fixed spectra D (n × k): |lstsq(D, X)| with every column
- * divided by its sum (a column that comes out all zero gets 1/k) — ESPM's start rule for H
- * when only W is given. The scale of X and of D cancels in the column sums, so X may be the raw
- * counts. Cost: one (k × n) by (n × p) product, k·n·p multiply–adds.
- */
-export function leastSquaresMaps(X: Matrix, D: Matrix): Matrix64 {
-  if (D.rows !== X.rows) throw usageError(`leastSquaresMaps: D has ${D.rows} rows and X ${X.rows}; both need one per channel`);
-  const H = lstsq(D, X);
-  const k = H.rows;
-  const p = H.cols;
-  const h = H.data;
-  for (let j = 0; j < p; j++) {
-    let sum = 0;
-    for (let q = 0; q < k; q++) sum += Math.abs(h[q * p + j]);
-    for (let q = 0; q < k; q++) h[q * p + j] = sum > 0 ? Math.abs(h[q * p + j]) / sum : 1 / k;
-  }
-  return H;
 }
 
 /**

@@ -35,6 +35,7 @@
  *   Channel binning changes neither (the counts per pixel and the per-pixel normalisation stay).
  */
 import { cpuBackend, toFloat64 } from '../cpu/solve.js';
+import { leastSquaresMaps } from '../cpu/init.js';
 import { computeD } from '../cpu/steps.js';
 import { WebnmfError, inputError, usageError } from '../errors.js';
 import { normalizationFactor, prepareProblem } from '../estimator.js';
@@ -50,10 +51,11 @@ import {
   type Problem,
   type StopReason,
 } from '../types.js';
-import { binCube, blendedStart, chooseBin, leastSquaresMaps, upsampleMaps, type BinChoice, type BinnedCube } from './bin.js';
+import { binCube, blendedStart, chooseBin, upsampleMaps, type BinChoice, type BinnedCube } from './bin.js';
 import { deviancePerPixel, thinCounts } from './split.js';
 
-export { binCube, blendedStart, chooseBin, leastSquaresMaps, upsampleMaps, binningRisk } from './bin.js';
+export { binCube, blendedStart, chooseBin, upsampleMaps, binningRisk } from './bin.js';
+export { leastSquaresMaps } from '../cpu/init.js';
 export type { BinChoice, BinnedCube } from './bin.js';
 export { thinCounts, deviancePerPixel } from './split.js';
 

@@ -158,6 +158,20 @@ export function sklearnInitialize(
   return { D, H };
 }
 
+/**
+ * Per-pixel least-squares maps for fixed spectra D (n × k): |lstsq(D, X)| with every column
+ * divided by its sum (a column that comes out all zero gets 1/k) — ESPM's start rule for H
+ * when only W is given (simplex on H), also autoFit's full-resolution start (src/auto/bin.ts
+ * blendedStart). The scale of X and of D cancels in the column sums, so X may be the raw counts.
+ * Cost: one (k × n) by (n × p) product, k·n·p multiply–adds.
+ */
+export function leastSquaresMaps(X: Matrix, D: Matrix): Matrix64 {
+  if (D.rows !== X.rows) throw usageError(`leastSquaresMaps: D has ${D.rows} rows and X ${X.rows}; both need one per channel`);
+  const H = abs(lstsq(D, X));
+  normalizeColumns(H, Number.NaN);
+  return H;
+}
+
 function checkShape(A: Matrix, rows: number, cols: number, what: string): void {
   if (A.rows !== rows || A.cols !== cols || A.data.length !== rows * cols) {
     throw inputError(`${what} must be ${rows} × ${cols}, got ${shape(A)}${A.data.length !== A.rows * A.cols ? ` with ${A.data.length} values` : ''}`);
@@ -213,8 +227,7 @@ export function initialize(X: Matrix, opts: InitOptions): InitResult {
     // ESPM: H = |lstsq(G W, X)|, columns normalised with the simplex on H (no NaN fill there).
     W = clampAt(W0, EPSILON);
     const D = G === undefined ? W0 : matmul(G, W0);
-    H = abs(lstsq(D, X));
-    if (simplex === 'h') normalizeColumns(H, Number.NaN);
+    H = simplex === 'h' ? leastSquaresMaps(X, D) : abs(lstsq(D, X));
   } else {
     const method = opts.method === undefined || opts.method === 'auto' ? (k <= Math.min(n, p) ? 'nndsvda' : 'random') : opts.method;
     if (method === 'custom') throw usageError("init 'custom' needs W0 and/or H0");

@@ -1,5 +1,5 @@
 /**
- * The fine-tune's start (src/auto/bin.ts leastSquaresMaps, blendedStart): exact on known inputs,
+ * The fine-tune's start (src/cpu/init.ts leastSquaresMaps, src/auto/bin.ts blendedStart): exact on known inputs,
  * and, on a small generator cube with the CPU reference, the blended start reaches the loss of a
  * converged from-scratch fit in fewer full-resolution iterations than the upsampled maps alone.
  */
