@@ -1,6 +1,6 @@
 /**
  * Evidence for `autoFit` on generator data with ground truth; prints one JSON summary.
- *   npx tsc -p tsconfig.json && node dist/bench/auto-evidence.js [quality|rescale|speed|start|k|toy|all] [--backend cpu|webgpu] [--quick] [--more|--extra|--large]
+ *   npx tsc -p tsconfig.json && node dist/bench/auto-evidence.js [quality|rescale|speed|start|binned-tol|k|toy|all] [--backend cpu|webgpu] [--quick] [--more|--extra|--large|--edx]
  * (toy with WebGPU on lavapipe: VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.json … toy --backend webgpu)
  *
  * - quality: auto's matched map MSE vs the best point of an oracle (λ, μ) grid at full resolution
@@ -51,7 +51,18 @@ summary['extra'] = extra;
 // --large: images of the size users bin (128–256 px a side), where a from-scratch fit is slow.
 const large = argv.includes('--large');
 summary['large'] = large;
-const configs: { rows: number; cols: number; counts: number; seed: number; k?: number }[] = large
+// --edx: spectrum images with EDX's channel counts (512–1024, mostly zero counts: the sparse layout),
+// where one full-resolution iteration costs the most and a scratch fit the longest.
+const edx = argv.includes('--edx');
+summary['edx'] = edx;
+type Config = { rows: number; cols: number; counts: number; seed: number; k?: number; channels?: number; scratchMaxIter?: number; fineMaxIter?: number };
+const configs: Config[] = edx
+  ? [
+      { rows: 128, cols: 128, counts: 200, seed: 31, channels: 1024, scratchMaxIter: 800, fineMaxIter: 300 },
+      { rows: 160, cols: 160, counts: 100, seed: 32, channels: 512, scratchMaxIter: 800, fineMaxIter: 300 },
+      { rows: 128, cols: 160, counts: 300, seed: 33, channels: 1024, scratchMaxIter: 800, fineMaxIter: 300 },
+    ]
+  : large
   ? [
       { rows: 256, cols: 256, counts: 100, seed: 21 },
       { rows: 256, cols: 192, counts: 20, seed: 22 },
@@ -86,8 +97,8 @@ const configs: { rows: number; cols: number; counts: number; seed: number; k?: n
       { rows: 64, cols: 48, counts: 500, seed: 3 },
       { rows: 64, cols: 64, counts: 100, seed: 4 },
     ];
-const make = (c: { rows: number; cols: number; counts: number; seed: number }, k = 3): SyntheticDataset =>
-  makeSyntheticDataset({ rows: c.rows, cols: c.cols, channels: 80, countsPerPixel: c.counts, seed: c.seed, gPeaks: 10, k });
+const make = (c: { rows: number; cols: number; counts: number; seed: number; channels?: number }, k = 3): SyntheticDataset =>
+  makeSyntheticDataset({ rows: c.rows, cols: c.cols, channels: c.channels ?? 80, countsPerPixel: c.counts, seed: c.seed, gPeaks: 10, k });
 
 /** First sampled iteration where |ΔF| / |F| over the last 10 iterations < 1e-6. */
 function convergedAt(losses: LossSample[]): LossSample | undefined {
@@ -137,7 +148,7 @@ async function speed() {
   const rows = [];
   // A larger image too: on 48 × 48 × 80 a lavapipe iteration is mostly fixed dispatch cost, so
   // binning hardly makes an iteration cheaper there.
-  const speedConfigs = quick || large ? configs : [...configs, { rows: 128, cols: 128, counts: 100, seed: 5 }];
+  const speedConfigs: Config[] = quick || large || edx ? configs : [...configs, { rows: 128, cols: 128, counts: 100, seed: 5 }];
   for (const c of speedConfigs) {
     const ds = make(c);
     // Tuning (a separate feature) is timed by its own run; the multi-resolution path below then
@@ -150,7 +161,7 @@ async function speed() {
     const scratch = async (majorizer: 'espm' | 'tight') => {
       const t0 = performance.now();
       const r = await fitSmoothNMF(ds.X, {
-        components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h', normalize: true, maxIter: 3000, noStop: true, majorizer, backend,
+        components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h', normalize: true, maxIter: c.scratchMaxIter ?? 3000, noStop: true, majorizer, backend,
       });
       const wall = (performance.now() - t0) / 1000;
       const conv = convergedAt(r.losses);
@@ -170,7 +181,7 @@ async function speed() {
     const binned = pre.bin.b > 1;
     const t1 = performance.now();
     const fine = await fitSmoothNMF(ds.X, {
-      components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h', normalize: true, maxIter: 1500, noStop: true, majorizer: pre.majorizer, backend,
+      components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h', normalize: true, maxIter: c.fineMaxIter ?? 1500, noStop: true, majorizer: pre.majorizer, backend,
       ...(binned ? { init: 'custom' as const, W0: { rows: pre.W.rows, cols: pre.W.cols, data: pre.W.data.map((v) => v * pre.normFactor) }, H0: pre.H } : {}),
     });
     const fineWall = (performance.now() - t1) / 1000;
@@ -267,6 +278,38 @@ async function startStudy() {
   summary['start'] = rows;
 }
 
+/**
+ * How tightly the binned fit must converge: for binnedTol 1e-6 … 1e-4, the binned fit's
+ * iterations and the fine-tune's (tight step, blended start) until the loss at which a
+ * from-scratch fit with ESPM's step converges (1e-6 rule). Weights and bin as autoFit chose them
+ * in `speed --large` (and 48 × 48 / 20 counts from `speed`).
+ */
+async function binnedTolStudy() {
+  const rows = [];
+  const studies = [
+    { rows: 256, cols: 256, counts: 100, seed: 21, lambdaBinned: 0.5623, mu: 0.3162, b: 2 },
+    { rows: 160, cols: 224, counts: 50, seed: 24, lambdaBinned: 0.5623, mu: 0.3162, b: 2 },
+    { rows: 256, cols: 192, counts: 20, seed: 22, lambdaBinned: 0.3162, mu: 0.0316, b: 3 },
+    { rows: 48, cols: 48, counts: 20, seed: 1, lambdaBinned: 0.3162, mu: 1, b: 3 },
+  ];
+  for (const c of quick ? studies.slice(3) : studies) {
+    const ds = make(c);
+    const lambda = c.lambdaBinned * c.b ** 2.5;
+    const base = { components: 3, G: ds.G, shape: ds.shape, lambda, mu: c.mu, simplex: 'h' as const, normalize: true, noStop: true, backend };
+    const scratch = await fitSmoothNMF(ds.X, { ...base, majorizer: 'espm', maxIter: 1500 });
+    const target = convergedAt(scratch.losses) ?? scratch.losses[scratch.losses.length - 1];
+    const row: Record<string, unknown> = { config: c, lambda, scratchEspmConvergedAt: target.iteration };
+    for (const binnedTol of [1e-6, 1e-5, 1e-4]) {
+      const pre = await autoFit(ds.X, { components: 3, G: ds.G, shape: ds.shape, backend, lambdas: [c.lambdaBinned], mus: [c.mu], refine: false, warmIter: 0, tuneMaxIter: 1, bin: c.b, skipFineTune: true, binnedTol });
+      const W0 = { rows: pre.W.rows, cols: pre.W.cols, data: pre.W.data.map((v) => v * pre.normFactor) };
+      const fine = await fitSmoothNMF(ds.X, { ...base, majorizer: 'tight', maxIter: 300, init: 'custom', W0, H0: pre.H });
+      row[`tol ${binnedTol}`] = { binnedIterations: pre.stages.binnedFit.iterations, binnedSeconds: pre.stages.binnedFit.seconds, fineTuneIterationsToScratchLoss: fine.losses.find((l) => l.full <= target.full)?.iteration ?? null };
+    }
+    rows.push(row);
+    process.stderr.write(`binned-tol ${JSON.stringify(row)}\n`);
+  }
+  summary['binnedTol'] = rows;
+}
 
 async function rescale() {
   const lamGrid = [0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64];
@@ -372,6 +415,7 @@ if (what === 'quality' || what === 'all') await quality();
 if (what === 'rescale' || what === 'all') await rescale();
 if (what === 'speed' || what === 'all') await speed();
 if (what === 'start' || what === 'all') await startStudy();
+if (what === 'binned-tol' || what === 'all') await binnedTolStudy();
 if (what === 'k' || what === 'all') await kSelection();
 if (what === 'toy' || what === 'all') await toy();
 process.stdout.write(JSON.stringify(summary, null, 2) + '\n');

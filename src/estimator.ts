@@ -10,7 +10,7 @@
  * or the functional twin: `const result = await fitSmoothNMF(X, options)`.
  */
 import { initialize } from './cpu/init.js';
-import { lstsq, nnls } from './cpu/linalg.js';
+import { lstsq, nnls, scaled } from './cpu/linalg.js';
 import { cpuBackend, toFloat64 } from './cpu/solve.js';
 import { computeD } from './cpu/steps.js';
 import { Estimator } from './base-estimator.js';
@@ -105,7 +105,7 @@ export function prepareProblem(
   let normFactor = 1;
   if (opts.normalize) {
     normFactor = normalizationFactor(X64, opts.components);
-    X64 = { rows: X64.rows, cols: X64.cols, data: X64.data.map((v) => v * normFactor) };
+    X64 = scaled(X64, normFactor);
   }
   const { W, H } = initialize(X64, {
     k: opts.components,

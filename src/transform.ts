@@ -3,7 +3,7 @@
  * run (the W step is skipped), under the model's λ, μ and simplex options, with the same
  * sampled stopping rule as a fit. Runs on the CPU reference.
  */
-import { lstsq } from './cpu/linalg.js';
+import { lstsq, scaled } from './cpu/linalg.js';
 import { computeD, hStep, klConstant, lossParts, relativeChange } from './cpu/steps.js';
 import { toFloat64 } from './cpu/solve.js';
 import { normalizationFactor } from './estimator.js';
@@ -24,7 +24,7 @@ export async function transformWithFixedW(X: Matrix, fitted: FitResult, options:
   let D: Matrix64 = fitted.D;
   if (opts.normalize) {
     const s = normalizationFactor(X64, k);
-    X64 = { rows: X64.rows, cols: X64.cols, data: X64.data.map((v) => v * s) };
+    X64 = scaled(X64, s);
     D = { rows: D.rows, cols: k, data: D.data.map((v) => v * s) };
   }
   const p = X64.cols;

@@ -216,6 +216,33 @@ describe('truncatedSVD (randomized)', () => {
     });
   }
 
+  for (const [rows, cols] of [
+    [40, 600],
+    [600, 40],
+  ] as const) {
+    it(`works per nonzero on mostly zero X and still matches the exact SVD (${rows} × ${cols}, ~70 % zeros)`, () => {
+      // rank 6 from sparse factors (each a quarter nonzero), separated scales, noise on the nonzeros only
+      const r = new Random(8);
+      const X = zeros(rows, cols);
+      for (let t = 0; t < 6; t++) {
+        const a = Array.from({ length: rows }, () => (r.uniform() < 0.25 ? r.uniform() : 0));
+        const b = Array.from({ length: cols }, () => (r.uniform() < 0.25 ? r.uniform() * 2 ** (6 - t) : 0));
+        for (let i = 0; i < rows; i++) if (a[i] !== 0) for (let j = 0; j < cols; j++) X.data[i * cols + j] += a[i] * b[j];
+      }
+      let nonzero = 0;
+      for (let i = 0; i < X.data.length; i++) if (X.data[i] !== 0) (nonzero++, (X.data[i] += 0.001 * r.uniform()));
+      expect(nonzero / X.data.length).toBeLessThan(0.5); // the compressed-rows route
+      const exact = svd(X);
+      const approx = truncatedSVD(X, 4, { seed: 3, method: 'randomized' });
+      for (let j = 0; j < 4; j++) {
+        expect(Math.abs(approx.S[j] - exact.S[j]) / exact.S[j]).toBeLessThan(1e-8);
+        expect(Math.abs(Math.abs(dot(column(approx.U, j), column(exact.U, j))) - 1)).toBeLessThan(1e-8);
+        const v = approx.Vt.data.subarray(j * cols, (j + 1) * cols);
+        expect(Math.abs(Math.abs(dot(v, exact.Vt.data.subarray(j * cols, (j + 1) * cols))) - 1)).toBeLessThan(1e-8);
+      }
+    });
+  }
+
   it('is reproducible for a seed and rejects a bad k', () => {
     const X = lowRankPlusNoise(30, 80, 9);
     const a = truncatedSVD(X, 3, { seed: 1 });
