@@ -1,6 +1,6 @@
 /**
  * Evidence for `autoFit` on generator data with ground truth; prints one JSON summary.
- *   npx tsc -p tsconfig.json && node dist/bench/auto-evidence.js [quality|rescale|speed|start|binned-tol|k|toy|all] [--backend cpu|webgpu] [--quick] [--more|--extra|--large|--edx]
+ *   npx tsc -p tsconfig.json && node dist/bench/auto-evidence.js [quality|rescale|speed|start|binned-tol|k|toy|all] [--backend cpu|webgpu] [--quick] [--more|--extra|--large|--edx] [--binned-tol T (toy)]
  * (toy with WebGPU on lavapipe: VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.json … toy --backend webgpu)
  *
  * - quality: auto's matched map MSE vs the best point of an oracle (λ, μ) grid at full resolution
@@ -396,7 +396,9 @@ async function toy() {
   };
   const X = load('X.npy');
   const t0 = performance.now();
-  const r = await autoFit(X, { components: 3, G: load('G.npy'), shape: { rows: 100, cols: 100 }, backend, weightRule });
+  // --binned-tol T: the toy with another binned stopping tolerance (its λ = μ = 0 is where 1e-4 costs fine-tune iterations)
+  const binnedTol = argv.includes('--binned-tol') ? Number(argv[argv.indexOf('--binned-tol') + 1]) : undefined;
+  const r = await autoFit(X, { components: 3, G: load('G.npy'), shape: { rows: 100, cols: 100 }, backend, weightRule, ...(binnedTol ? { binnedTol } : {}) });
   const wall = (performance.now() - t0) / 1000;
   const cmp = compareToTruth({ trueD: load('GW.npy'), D: r.D, trueH: load('H.npy'), H: r.H });
   summary['toy'] = {
@@ -406,6 +408,7 @@ async function toy() {
     espmNotebook1000: [0.039, 0.032, 0.042],
     atLeastAsGood: cmp.meanMse <= (0.039 + 0.032 + 0.042) / 3,
     chosen: { bin: r.bin.b, lambda: r.lambda, mu: r.mu },
+    binnedTol: binnedTol ?? 'default',
     stages: r.stages,
     backendInfo: r.backendInfo,
   };
