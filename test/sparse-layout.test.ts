@@ -5,7 +5,7 @@
  * with the fill sentinel where X holds the fill value.
  */
 import { describe, expect, test } from 'vitest';
-import { sparseChunk } from '../src/gpu/x-layout.js';
+import { fillRowsOf, sparseChunk } from '../src/gpu/x-layout.js';
 import type { Matrix64 } from '../src/types.js';
 
 const FILL = 0xffff;
@@ -85,4 +85,23 @@ describe('sparse X layout (sparseChunk)', () => {
       expect(Array.from(decode(words, n, pc, pcPad, segLen, 0.5, fill, 'segment'))).toEqual(Array.from(want));
     });
   }
+
+  test("ESPM's ε-filled empty channels are found and left out; ε-filled pixels stay", () => {
+    const n = 9;
+    const p = 40;
+    const fill = 1e-14;
+    const X = cube(n, p, 3);
+    for (const i of [0, 5]) for (let q = 0; q < p; q++) X.data[i * p + q] = fill; // empty channels
+    for (let i = 0; i < n; i++) X.data[i * p + 7] = fill; // an empty pixel: every channel ε there
+    const rows = fillRowsOf(X, fill)!;
+    expect(Array.from(rows)).toEqual([1, 0, 0, 0, 0, 1, 0, 0, 0]);
+    expect(fillRowsOf(X, 0), 'no fill value: nothing to find').toBeNull();
+    expect(fillRowsOf(cube(n, p, 4), fill), 'no ε channel').toBeNull();
+    const want = new Float64Array(n * p);
+    for (let i = 0; i < n; i++) for (let q = 0; q < p; q++) want[i * p + q] = rows[i] ? 0 : X.data[i * p + q];
+    const words = sparseChunk(X, 0.5, fill, 0, p, p, 16, rows);
+    expect(Array.from(decode(words, n, p, p, 16, 0.5, fill, 'pixel'))).toEqual(Array.from(want));
+    expect(Array.from(decode(words, n, p, p, 16, 0.5, fill, 'segment'))).toEqual(Array.from(want));
+    expect(want[1 * p + 7], 'the ε pixel keeps its sentinel entries').toBe(fill);
+  });
 });

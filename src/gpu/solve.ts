@@ -18,7 +18,7 @@ import {
 } from './kernels.js';
 import type { BufferPool } from './pool.js';
 import { ReadbackRing, Scheduler } from './scheduler.js';
-import { countsScale, sparseChunk, u16Chunk } from './x-layout.js';
+import { countsScale, fillRowsOf, sparseChunk, u16Chunk } from './x-layout.js';
 
 export interface EngineOptions {
   /** Force chunks of at most this many pixels (tests); default: as large as one binding allows. */
@@ -191,10 +191,13 @@ export async function solveBatchGpu(
   // The sparse layout: forced, or ('auto') on mostly zero counts. The zero count comes first: it
   // is one cheap pass, and the scale search (up to two more) only runs where it can matter.
   const mode = opts.sparseX ?? 'auto';
+  // ESPM's ε-filled empty channels: zeros for the sparse layout, which leaves them out (fillRowsOf)
+  const fillRows = counts && !frob ? fillRowsOf(X, counts.fill) : null;
   let mostlyZero = false;
   if (mode === 'auto' && !frob) {
     let zeros = 0;
     for (let j = 0; j < X.data.length; j++) if (X.data[j] === 0) zeros++;
+    if (fillRows) for (let i = 0; i < n; i++) zeros += fillRows[i] * p;
     mostlyZero = zeros >= SPARSE_MIN_ZERO_FRACTION[ctx.software ? 'software' : 'gpu'] * X.data.length;
   }
   const sparseScale = (mode === true || mostlyZero) && !frob ? counts ?? countsScale(X.data) : null;
@@ -233,7 +236,7 @@ export async function solveBatchGpu(
     for (const [ci, c] of chunks.entries()) {
       const pcPad = align(c.pc);
       const count = n * pcPad; // rows padded with zeros to a multiple of 8 pixels
-      const words = sparse ? sparseChunk(X, stored!.scale, stored!.fill, c.p0, c.pc, pcPad, segLen) : null;
+      const words = sparse ? sparseChunk(X, stored!.scale, stored!.fill, c.p0, c.pc, pcPad, segLen, stored === counts ? fillRows : null) : null;
       if (words && words.byteLength > bindLimit) {
         throw new WebnmfError('usage', `sparseX: a chunk of ${c.pc} pixels holds ${words.byteLength} bytes as nonzero counts, above this device's maxStorageBufferBindingSize ${bindLimit}; the data are too dense for the sparse layout: leave sparseX at 'auto'`);
       }

@@ -63,18 +63,39 @@ export function countsScale(data: ArrayLike<number>): { scale: number; fill: num
 }
 
 /**
+ * The channels that hold ESPM's ε fill throughout (all-zero channels of the raw data: often a
+ * quarter to a half of an EDX cube's, above the beam energy or below the first line), or null
+ * when there are none. The sparse layout leaves them out: their terms are ~ε / (DH) or ~ε,
+ * some 1e-12 of the others and below float32's resolution, and the loss's Σ Y still counts
+ * them (it is formed from D).
+ */
+export function fillRowsOf(X: Matrix, fill: number): Uint8Array | null {
+  if (!(fill > 0)) return null;
+  const { rows: n, cols: p, data } = X;
+  const rows = new Uint8Array(n);
+  let any = false;
+  for (let i = 0; i < n; i++) {
+    let all = true;
+    for (let q = 0; q < p && all; q++) all = data[i * p + q] === fill;
+    if (all) (rows[i] = 1), (any = true);
+  }
+  return any ? rows : null;
+}
+
+/**
  * The sparse layout of one chunk of packed counts (X = scale · counts), as u32 words (see
  * shaders/h_update.wgsl and w_num.wgsl): a header, the per-pixel offsets and entries
  * (channel << 16 | count), then the per-(segment, channel) offsets and entries
  * (pixel within the segment << 16 | count); a count of FILL_COUNT stands for `fill`.
- * Length padded to a multiple of 4 words.
+ * Channels marked in `skipRows` (`fillRowsOf`) are left out. Length padded to a multiple of 4 words.
  */
-export function sparseChunk(X: Matrix, scale: number, fill: number, p0: number, pc: number, pcPad: number, segLen: number): Uint32Array {
+export function sparseChunk(X: Matrix, scale: number, fill: number, p0: number, pc: number, pcPad: number, segLen: number, skipRows: Uint8Array | null = null): Uint32Array {
   const { rows: n, cols: p, data } = X;
   const nSeg = Math.ceil(pc / segLen);
   const perPixel = new Uint32Array(pcPad + 1);
   let nnz = 0;
   for (let i = 0; i < n; i++) {
+    if (skipRows?.[i]) continue;
     const row = i * p + p0;
     for (let q = 0; q < pc; q++) {
       if (data[row + q] !== 0) {
@@ -98,6 +119,7 @@ export function sparseChunk(X: Matrix, scale: number, fill: number, p0: number, 
     const q1 = Math.min(pc, q0 + segLen);
     for (let i = 0; i < n; i++) {
       words[segOff + s * n + i] = e;
+      if (skipRows?.[i]) continue;
       const row = i * p + p0;
       for (let q = q0; q < q1; q++) {
         const v = data[row + q];

@@ -173,6 +173,33 @@ describe('sparse X (nonzero counts only)', () => {
     });
   }
 
+  for (const [name, spec] of Object.entries({
+    notebook: { ...base, lambda: 2, mu: 0.05, simplex: 'h' as const },
+    plain_kl: { ...base, m: 0, rows: 7, cols: 13 },
+  })) {
+    gpu.test(`${name}: ESPM's ε-filled empty channels, left out of the sparse layout, = dense with their sentinel`, async (backend) => {
+      const prob = sparsified(makeProblem(spec));
+      const { rows: n, cols: p } = prob.X;
+      const eps = 1e-14 * 0.5;
+      const data = prob.X.data.slice();
+      for (const i of [1, n - 1]) data.fill(eps, i * p, (i + 1) * p); // empty channels
+      for (let i = 0; i < n; i++) data[i * p + 3] = eps; // an empty pixel (kept as sentinels)
+      const filled = { ...prob, X: { rows: n, cols: p, data } };
+      const dense = await createWebGPUBackend({ device: backend.device, sparseX: false });
+      try {
+        const ref = await dense.solve(filled);
+        const res = await backend.solve(filled); // 'auto': the ε channels count as zeros
+        expect(layoutOf(ref)).toBe('u16');
+        expect(layoutOf(res)).toBe('sparse');
+        expectClose(res.H.data, ref.H.data, { rel: 1e-5, abs: 1e-6 * Math.max(...ref.H.data) }, `${name} H`);
+        expectClose(res.W.data, ref.W.data, { rel: 1e-5, abs: 1e-6 * Math.max(...ref.W.data) }, `${name} W`);
+        expectClose(res.losses.map((q) => q.full), ref.losses.map((q) => q.full), { rel: 2e-6 }, `${name} losses`);
+      } finally {
+        dense.dispose();
+      }
+    });
+  }
+
   gpu.test("'auto' takes the sparse layout from SPARSE_MIN_ZERO_FRACTION zeros on (per adapter kind); sparseX: true where it cannot apply is refused", async (backend) => {
     const prob = makeProblem({ ...base, lambda: 1, simplex: 'h' });
     const layout = async (q: Problem) => layoutOf(await backend.solve(q));
