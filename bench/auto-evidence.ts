@@ -64,10 +64,10 @@ const configs: Config[] = edx
     ]
   : large
   ? [
-      { rows: 256, cols: 256, counts: 100, seed: 21 },
-      { rows: 256, cols: 192, counts: 20, seed: 22 },
-      { rows: 192, cols: 192, counts: 500, seed: 23 },
-      { rows: 160, cols: 224, counts: 50, seed: 24 },
+      { rows: 256, cols: 256, counts: 100, seed: 21, scratchMaxIter: 1000, fineMaxIter: 400 },
+      { rows: 256, cols: 192, counts: 20, seed: 22, scratchMaxIter: 1000, fineMaxIter: 400 },
+      { rows: 192, cols: 192, counts: 500, seed: 23, scratchMaxIter: 1000, fineMaxIter: 400 },
+      { rows: 160, cols: 224, counts: 50, seed: 24, scratchMaxIter: 1000, fineMaxIter: 400 },
     ]
   : extra
   ? [
