@@ -4,6 +4,10 @@
 // The Laplacian stencil reads the OLD H of the 4 neighbours (free edges).
 // X is read as vec4<u32>: 4 float32 pixels (PPT = 4) or 8 packed u16 counts (PPT = 8), so one
 // load per channel serves the whole group (software Vulkan pays per load and lane, not per byte).
+// SPLIT > 1 (GPUs): SPLIT threads share a group, each summing every SPLIT-th channel (dense) or
+// nonzero count (sparse); the partial sums meet in workgroup memory and the first of them
+// finishes the group. One thread per group leaves a GPU mostly idle on images of 10⁴–10⁵ pixels
+// (1 250–8 000 threads; an H100 holds 270 000), and each then runs the whole channel loop alone.
 
 override WG: u32 = 64u;
 override K: u32 = 3u;
@@ -12,8 +16,11 @@ override PPT: u32 = 4u;
 override SPARSE: u32 = 0u;
 /** 1: the u16 counts hold the fill sentinel 0xffff (ESPM's ε in all-zero lines, = P.xTiny). */
 override FILL: u32 = 0u;
+/** Threads per pixel group, a power of two dividing WG (see above). */
+override SPLIT: u32 = 1u;
 const MAXK: u32 = 16u;
 const MAXPPT: u32 = 8u;
+const MAXWG: u32 = 256u;
 
 struct Params {
   n: u32, p: u32, k: u32, m: u32,
@@ -59,6 +66,9 @@ fn xcount(c: u32) -> f32 { return select(f32(c) * P.xScale, P.xTiny, (SPARSE != 
 /** One old H value (Laplacian neighbours). */
 fn hAt(idx: u32) -> f32 { return Hin[idx >> 2u][idx & 3u]; }
 
+/** SPLIT > 1: the partial sums of 4 pixels of one component, per thread. */
+var<workgroup> red: array<vec4<f32>, MAXWG>;
+
 /**
  * The tight step's entry at multiplier ν: the positive root h of q h² + (b + ν) h − a = 0 (the
  * minimiser of (b+ν) h + (q/2) h² − a log h), without cancellation; returns (h, s) with
@@ -72,10 +82,15 @@ fn root(a: f32, b: f32, q: f32, nu: f32) -> vec2<f32> {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let q0 = gid.x * PPT;
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  // thread lid: lane lid / gpw of group lid % gpw, so neighbouring threads read neighbouring X
+  let gpw = WG / SPLIT;
+  let lane = lid / gpw;
+  let grp = wid.x * gpw + lid % gpw;
   let b = wid.y;   // workgroup_id: provably uniform, so per-problem loads stay scalar
-  if (q0 >= P.pc) { return; }
+  // no early return before the barriers: groups past the chunk's end idle at group 0's addresses
+  let live = grp * PPT < P.pc;
+  let q0 = select(0u, grp * PPT, live);
   let pix0 = P.p0 + q0;
   let hb = b * K * P.pPad;
   let db = b * P.n * K;
@@ -99,8 +114,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   if (sparse) {
     let ent = xw(0u);
     for (var j = 0u; j < PPT; j++) {
-      let e1 = xw(5u + q0 + j);
-      for (var e = xw(4u + q0 + j); e < e1; e++) {
+      let e1 = select(0u, xw(5u + q0 + j), live);
+      for (var e = xw(4u + q0 + j) + lane; e < e1; e += SPLIT) {
         let w = xw(ent + e);
         let di = db + (w >> 16u) * K;
         let xv = xcount(w & 0xffffu);
@@ -111,7 +126,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       }
     }
   }
-  for (var i = 0u; i < select(P.n, 0u, sparse); i++) {
+  for (var i = lane; i < select(P.n, 0u, sparse || !live); i += SPLIT) {
     let xv = X[i * xstride + xrow];
     var x: array<f32, MAXPPT>;
     if (packed) {
@@ -137,6 +152,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       }
     }
   }
+
+  if (SPLIT > 1u) {
+    for (var kk = 0u; kk < K; kk++) {
+      for (var v = 0u; v < PPT / 4u; v++) {
+        let o = 4u * v;
+        red[lid] = vec4<f32>(a[kk][o], a[kk][o + 1u], a[kk][o + 2u], a[kk][o + 3u]);
+        for (var s = SPLIT / 2u; s > 0u; s >>= 1u) {
+          workgroupBarrier();
+          if (lane < s) { red[lid] += red[lid + s * gpw]; }
+        }
+        workgroupBarrier();
+        let t = red[lid];   // the group's sum, at lane 0
+        for (var c = 0u; c < 4u; c++) { a[kk][o + c] = t[c]; }
+      }
+    }
+  }
+  if (lane != 0u || !live) { return; }
 
   let lam = probs[pb + 0u];
   let epsReg = probs[pb + 1u];

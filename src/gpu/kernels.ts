@@ -75,7 +75,7 @@ const r = (binding: number, name: string): BindingDecl => ({ binding, name, type
 const w = (binding: number, name: string): BindingDecl => ({ binding, name, type: 'storage', access: 'read_write' });
 
 export type KernelName =
-  | 'h_update' | 'w_num' | 'w_reduce' | 'w_update' | 'loss'
+  | 'h_update' | 'w_num' | 'w_reduce' | 'w_update' | 'w_update_wg' | 'loss'
   // analysis modes (host code in src/gpu/modes/): fixed-spectra NNLS, KL map-only, randomized PCA
   | 'nnls_prep' | 'nnls_fista' | 'nnls_kl' | 'pca_ztq' | 'pca_zza';
 
@@ -84,7 +84,7 @@ export const KERNELS: Readonly<Record<KernelName, KernelDecl>> = {
     name: 'h_update',
     file: 'h_update.wgsl',
     bindings: [u(0, 'P'), r(1, 'probs'), r(2, 'X'), r(3, 'D'), r(4, 'small'), r(5, 'Hin'), w(6, 'Hout'), w(7, 'Ht')],
-    overrides: ['WG', 'K', 'PPT', 'PSTRIDE', 'SSTRIDE', 'SPARSE', 'FILL'],
+    overrides: ['WG', 'K', 'PPT', 'PSTRIDE', 'SSTRIDE', 'SPARSE', 'FILL', 'SPLIT'],
     workgroup: 64,
   },
   w_num: {
@@ -107,6 +107,14 @@ export const KERNELS: Readonly<Record<KernelName, KernelDecl>> = {
     bindings: [u(0, 'P'), r(1, 'probs'), r(2, 'G'), r(3, 'wnum'), r(4, 'Win'), w(5, 'Wout'), w(6, 'D'), w(7, 'small')],
     overrides: ['WG', 'K', 'PSTRIDE', 'SSTRIDE'],
     workgroup: MAX_K,
+  },
+  // the same W step with a whole workgroup per problem (GPUs; EngineOptions.wUpdate)
+  w_update_wg: {
+    name: 'w_update_wg',
+    file: 'w_update_wg.wgsl',
+    bindings: [u(0, 'P'), r(1, 'probs'), r(2, 'G'), r(3, 'wnum'), r(4, 'Win'), w(5, 'Wout'), w(6, 'D'), w(7, 'small')],
+    overrides: ['WG', 'K', 'PSTRIDE', 'SSTRIDE'],
+    workgroup: 256,
   },
   loss: {
     name: 'loss',
@@ -167,6 +175,8 @@ export interface KernelTuning {
   cpt?: number;
   /** w_num: workgroup size. */
   wgNum?: number;
+  /** h_update: threads per pixel group (a power of two ≤ its workgroup). */
+  split?: number;
   /** h_update, w_num, loss: X in the sparse layout (an override: dense pipelines carry no sparse code). */
   sparse?: boolean;
   /** h_update, w_num, loss: the u16 counts hold the fill sentinel 0xffff (decoded as Params.xTiny). */
@@ -176,7 +186,7 @@ export interface KernelTuning {
 /** The values of a kernel's overrides: its `workgroup`, k, pixels per thread, tuning, strides. */
 export function overrideValues(decl: KernelDecl, k: number, ppt: number, tune: KernelTuning): Record<string, number> {
   const wg = decl.name === 'w_num' ? (tune.wgNum ?? decl.workgroup) : decl.workgroup;
-  return { WG: wg, K: k, PPT: ppt, CPT: tune.cpt ?? 1, PSTRIDE, SSTRIDE, SPARSE: tune.sparse ? 1 : 0, FILL: tune.fill ? 1 : 0 };
+  return { WG: wg, K: k, PPT: ppt, CPT: tune.cpt ?? 1, PSTRIDE, SSTRIDE, SPARSE: tune.sparse ? 1 : 0, FILL: tune.fill ? 1 : 0, SPLIT: tune.split ?? 1 };
 }
 
 export interface CompiledKernel {

@@ -82,11 +82,11 @@ describe('chunking and packing', () => {
     frobenius: { ...base, m: 0, loss: 'frobenius' as const },
     frobenius_g: { ...base, loss: 'frobenius' as const },
   })) {
-    gpu.test(`${name}: chunks of 10 and 33 pixels (odd image, chunk edges inside rows) = unchunked`, async (backend) => {
+    gpu.test(`${name}: chunks of 10 and 33 pixels (odd image, chunk edges inside rows) = unchunked, also with the GPU kernel variants`, async (backend) => {
       const prob = makeProblem(spec);
       const ref = await backend.solve(prob);
-      for (const chunkPixels of [10, 33]) {
-        const chunked = await createWebGPUBackend({ device: backend.device, chunkPixels });
+      for (const [chunkPixels, variants] of [[10, {}], [33, {}], [10, { wUpdate: 'workgroup', hSplit: 4 }], [33, { wUpdate: 'columns', hSplit: 16 }]] as const) {
+        const chunked = await createWebGPUBackend({ device: backend.device, chunkPixels, ...variants });
         try {
           const res = await chunked.solve(prob);
           // other summation order over 25 iterations: 1e-5 relative, or 1e-6 of the largest entry
@@ -150,16 +150,18 @@ describe('sparse X (nonzero counts only)', () => {
     plain_kl: { ...base, m: 0, rows: 7, cols: 13 },
     simplex_w: { ...base, simplex: 'w' as const },
   })) {
-    gpu.test(`${name}: sparse = dense, also chunked (10 pixels) and batched`, async (backend) => {
+    gpu.test(`${name}: sparse = dense, also chunked (10 pixels) and batched, also with the GPU kernel variants`, async (backend) => {
       const prob = sparsified(makeProblem(spec));
       const dense = await createWebGPUBackend({ device: backend.device, sparseX: false });
       const sparse = await createWebGPUBackend({ device: backend.device, sparseX: true });
       const chunked = await createWebGPUBackend({ device: backend.device, sparseX: true, chunkPixels: 10 });
+      // the GPUs' W step and split H step (EngineOptions wUpdate, hSplit), chunked and batched
+      const gpuKernels = await createWebGPUBackend({ device: backend.device, sparseX: true, chunkPixels: 10, wUpdate: 'workgroup', hSplit: 8 });
       try {
         const ref = await dense.solve(prob);
         expect(layoutOf(ref)).toBe('u16');
         const other = { ...prob, lambda: prob.lambda / 2 };
-        for (const [tag, res] of [['sparse', await sparse.solve(prob)], ['chunked', await chunked.solve(prob)], ['batched', (await sparse.solveBatch([other, prob]))[1]]] as const) {
+        for (const [tag, res] of [['sparse', await sparse.solve(prob)], ['chunked', await chunked.solve(prob)], ['batched', (await sparse.solveBatch([other, prob]))[1]], ['GPU kernels, chunked, batched', (await gpuKernels.solveBatch([other, prob]))[1]]] as const) {
           expect(layoutOf(res), tag).toBe('sparse');
           expectClose(res.H.data, ref.H.data, { rel: 1e-5, abs: 1e-6 * Math.max(...ref.H.data) }, `${name} H (${tag})`);
           expectClose(res.W.data, ref.W.data, { rel: 1e-5, abs: 1e-6 * Math.max(...ref.W.data) }, `${name} W (${tag})`);
@@ -169,6 +171,7 @@ describe('sparse X (nonzero counts only)', () => {
         dense.dispose();
         sparse.dispose();
         chunked.dispose();
+        gpuKernels.dispose();
       }
     });
   }

@@ -10,12 +10,12 @@
  * loss parts: relative 2e-5 + absolute 2e-7·mean(X) (f32 partial sums over ≤ 17·153 elements,
  * summed in float64; each element's f32 KL term errs by ~1e-7·X).
  */
-import { describe, expect } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { computeD, hStep, klConstant, lossParts, relativeChange, wStep } from '../../src/cpu/steps.js';
 import { toFloat64 } from '../../src/cpu/solve.js';
 import type { Matrix64, Problem } from '../../src/types.js';
 import { expectClose } from '../helpers/compare.js';
-import { createWebGPUBackend } from '../../src/gpu/index.js';
+import { createWebGPUBackend, type WebGPUBackend } from '../../src/gpu/index.js';
 import { gpuSuite, makeProblem, type ProblemSpec } from './harness.js';
 
 const gpu = gpuSuite(import.meta.url);
@@ -118,6 +118,87 @@ describe.each(Object.entries(SETTINGS).filter(([, s]) => s.loss !== 'frobenius')
         closeLoss(res.losses[1], lossParts(X, computeD(snap.W, prob.G), snap.H, prob, C), `${label} loss@1`, meanX);
       } finally {
         sparse.dispose();
+      }
+    });
+  }
+});
+
+/**
+ * The kernel variants per adapter kind, whichever the adapter at hand picks: the W step
+ * (EngineOptions.wUpdate: 'columns', shaders/w_update.wgsl, the software adapters' default;
+ * 'workgroup', shaders/w_update_wg.wgsl, the GPUs') and the H step's threads per pixel group
+ * (hSplit: 1 on software adapters; 2–16 on GPUs, shaders/h_update.wgsl). Besides the small
+ * shapes, channel counts above the workgroup (600 channels, 21 columns of G; 300 without G) so
+ * that every strided sum and every round of the reductions runs more than once.
+ */
+const W_SHAPES: Omit<ProblemSpec, 'seed'>[] = [
+  { n: 13, rows: 3, cols: 11, k: 2, m: 4 },
+  { n: 17, rows: 9, cols: 7, k: 5 },
+  { n: 600, rows: 3, cols: 5, k: 3, m: 21 },
+  { n: 300, rows: 4, cols: 3, k: 6 },
+];
+const VARIANTS = [
+  { wUpdate: 'columns', hSplit: 1 },
+  { wUpdate: 'workgroup', hSplit: 4 },
+  { wUpdate: 'workgroup', hSplit: 16 },
+] as const;
+describe.each(VARIANTS)('kernel variants wUpdate $wUpdate, hSplit $hSplit vs CPU reference', ({ wUpdate, hSplit }) => {
+  // one backend per layout, so each pipeline compiles once per variant (software compiles are slow)
+  const backends = new Map<boolean, Promise<WebGPUBackend>>();
+  const backendFor = (device: GPUDevice, sparseX: boolean) => {
+    if (!backends.has(sparseX)) backends.set(sparseX, createWebGPUBackend({ device, wUpdate, hSplit, sparseX }));
+    return backends.get(sparseX)!;
+  };
+  afterAll(async () => {
+    for (const b of backends.values()) (await b).dispose();
+  });
+  for (const [name, setting] of Object.entries(SETTINGS)) {
+    // KL settings also with X in the sparse layout, whose loss reads Σ_i max(D_ik, ε) from this kernel
+    for (const sparseX of setting.loss === 'frobenius' ? [false] : [false, true]) {
+      for (const shape of W_SHAPES) {
+        const label = `${wUpdate}/${hSplit}${sparseX ? ' sparse' : ''} ${name} n=${shape.n} ${shape.rows}×${shape.cols} k=${shape.k}${shape.m ? ` m=${shape.m}` : ''}`;
+        gpu.test(label, async (backend) => {
+          const mu = Array.isArray(setting.mu) ? setting.mu.slice(0, shape.k) : setting.mu;
+          const dense = makeProblem({ ...shape, ...setting, mu, seed: shape.n * 17 + shape.k, maxIter: 2, lossEvery: 1, snapshots: [1, 2] });
+          const { rows: n, cols: p } = dense.X;
+          // half of X zeroed (more makes the first H step's per-pixel simplex solve ill-conditioned:
+          // ν ≈ −colsum(D)_k cancels in float32 at 600 channels, 3e-4 off the float64 step)
+          const data = sparseX ? Float64Array.from(dense.X.data, (v, j) => ((j * 7919) % 10 < 5 ? 0 : v)) : dense.X.data;
+          if (sparseX) for (let j = 0; j < p; j++) if ([...Array(n).keys()].every((i) => data[i * p + j] === 0)) data[j] = 1; // no empty pixel
+          const prob: Problem = { ...dense, X: { rows: n, cols: p, data } };
+          const own = await backendFor(backend.device, sparseX);
+          {
+            const X = toFloat64(prob.X);
+            const res = await own.solve(prob);
+            const stats = (res as unknown as { stats: { wUpdate: string; hSplit: number; xLayout: string } }).stats;
+            expect(stats.wUpdate).toBe(wUpdate === 'workgroup' ? 'w_update_wg' : 'w_update');
+            expect(stats.hSplit).toBe(hSplit);
+            expect(stats.xLayout === 'sparse').toBe(sparseX);
+            const C = prob.loss === 'kl' ? klConstant(X) : 0;
+            const meanX = X.data.reduce((a, b) => a + b, 0) / X.data.length;
+            const s1 = res.snapshots.get(1)!;
+            const s2 = res.snapshots.get(2)!;
+            closeMat(s1.H, hStep(X, computeD(prob.W0, prob.G), prob.H0, prob), `${label} H⁺ at 1`);
+            closeMat(s1.W, wStep(X, prob.G, prob.W0, s1.H, prob), `${label} W⁺ at 1`);
+            // iteration 2's H step reads the D and colsum(D) (DᵀD for Frobenius) the W kernel wrote
+            closeMat(s2.H, hStep(X, computeD(s1.W, prob.G), s1.H, prob), `${label} H⁺ at 2`, 5e-5);
+            closeMat(s2.W, wStep(X, prob.G, s1.W, s2.H, prob), `${label} W⁺ at 2`);
+            closeLoss(res.losses[1], lossParts(X, computeD(s1.W, prob.G), s1.H, prob, C), `${label} loss@1`, meanX);
+          }
+        });
+      }
+    }
+  }
+});
+
+describe('kernel variant options', () => {
+  for (const [opt, re] of [[{ wUpdate: 'rows' }, /wUpdate must be 'columns' or 'workgroup'/], [{ hSplit: 3 }, /hSplit must be a power of two from 1 to 64/], [{ hSplit: 128 }, /hSplit must be a power of two/]] as const) {
+    gpu.test(`${JSON.stringify(opt)} is refused`, async (backend) => {
+      const bad = await createWebGPUBackend({ device: backend.device, ...(opt as object) });
+      try {
+        await expect(bad.solve(makeProblem({ n: 5, rows: 2, cols: 3, k: 2, seed: 1, maxIter: 1 }))).rejects.toThrow(re);
+      } finally {
+        bad.dispose();
       }
     });
   }
