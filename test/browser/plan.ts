@@ -14,7 +14,7 @@ export interface NotInBrowser {
 export const NOT_IN_BROWSER: NotInBrowser[] = [
   {
     file: 'fit.test.ts',
-    test: /^GPU fit vs ESPM fixtures > (a_plain_kl|b_notebook): iterations 1, 10, 200$/,
+    test: /^GPU fit vs ESPM fixtures > (a_plain_kl|b_notebook)( \(GPU kernel variants\))?: iterations 1, 10, 200$/,
     reason:
       '200 iterations on the 200 × 10 000 toy take ~100 s per setting on SwiftShader (~5 s on lavapipe in Node); ' +
       'the browser runs test/browser/variants/espm-short.browser.ts instead (same fixtures and tolerances, iterations 1 and 10)',
