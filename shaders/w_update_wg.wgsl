@@ -154,12 +154,15 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
       let kk = t;
       let rsum = small[sb + 16u + kk];
       let tol = probs[b * PSTRIDE + 3u];
+      // solved for ν + min den (den_j = colsum(G)_j · rowsum(H⁺)_k), not ν: see h_update.wgsl
+      var dmin = 3.0e38;
+      for (var j = 0u; j < m; j++) { dmin = min(dmin, gsum(j) * rsum); }
       var lo = -3.0e38;
       var maxNum = -3.0e38;
       var minDen = 3.0e38;
       for (var j = 0u; j < m; j++) {
         let nv = Wout[wb + j * K + kk];
-        let dv = gsum(j) * rsum;
+        let dv = gsum(j) * rsum - dmin;
         if (nv > 0.0) { lo = max(lo, nv * 0.5 - dv); }
         maxNum = max(maxNum, nv);
         minDen = min(minDen, dv);
@@ -170,7 +173,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
         var s = 0.0;
         var ds = 0.0;
         for (var j = 0u; j < m; j++) {
-          let dv = gsum(j) * rsum + x;
+          let dv = (gsum(j) * rsum - dmin) + x;
           let q = Wout[wb + j * K + kk] / dv;
           if (q > P.eps) { s += q; ds -= q / dv; } else { s += P.eps; }
         }
@@ -184,7 +187,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
       }
       for (var j = 0u; j < m; j++) {
         let idx = wb + j * K + kk;
-        Wout[idx] = max(Wout[idx] / (gsum(j) * rsum + x), P.eps);
+        Wout[idx] = max(Wout[idx] / ((gsum(j) * rsum - dmin) + x), P.eps);
       }
     }
     storageBarrier();
