@@ -34,10 +34,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> D: array<f32>;
 @group(0) @binding(7) var<storage, read_write> small: array<f32>;
 
-fn gsum(j: u32) -> f32 {
-  if ((P.flags & 1u) != 0u) { return G[P.n * P.m + j]; }
-  return 1.0;
-}
+// #include "lib/w_simplex.wgsl"   (gsum, simplexColumn)
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -91,44 +88,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
         Wout[wb + j * K + kk] = max(num / (gsum(j) * rsum), P.eps);
       }
     }
-    if (simplexW && !frob) {
-      let tol = probs[b * PSTRIDE + 3u];
-      // solved for ν + min den (den_j = colsum(G)_j · rowsum(H⁺)_k), not ν: see h_update.wgsl
-      var dmin = 3.0e38;
-      for (var j = 0u; j < m; j++) { dmin = min(dmin, gsum(j) * rsum); }
-      var lo = -3.0e38;
-      var maxNum = -3.0e38;
-      var minDen = 3.0e38;
-      for (var j = 0u; j < m; j++) {
-        let nv = Wout[wb + j * K + kk];
-        let dv = gsum(j) * rsum - dmin;
-        if (nv > 0.0) { lo = max(lo, nv * 0.5 - dv); }
-        maxNum = max(maxNum, nv);
-        minDen = min(minDen, dv);
-      }
-      var hi = 2.0 * f32(m) * maxNum - minDen;
-      var x = 0.5 * (lo + hi);
-      for (var it = 0u; it < 100u; it++) {
-        var s = 0.0;
-        var ds = 0.0;
-        for (var j = 0u; j < m; j++) {
-          let dv = (gsum(j) * rsum - dmin) + x;
-          let t = Wout[wb + j * K + kk] / dv;
-          if (t > P.eps) { s += t; ds -= t / dv; } else { s += P.eps; }
-        }
-        let fx = s - 1.0;
-        if (abs(fx) <= tol) { break; }
-        if (fx > 0.0) { lo = x; } else { hi = x; }
-        var nxt = x - fx / ds;
-        if (!(ds < 0.0) || !(nxt > lo && nxt < hi)) { nxt = 0.5 * (lo + hi); }
-        if (nxt == x || hi - lo <= abs(x) * 1.2e-7) { break; }
-        x = nxt;
-      }
-      for (var j = 0u; j < m; j++) {
-        let idx = wb + j * K + kk;
-        Wout[idx] = max(Wout[idx] / ((gsum(j) * rsum - dmin) + x), P.eps);
-      }
-    }
+    if (simplexW && !frob) { simplexColumn(b, kk, rsum); }
     var cs = 0.0;
     var csc = 0.0;   // Σ_i max(D_ik, ε): the sparse loss's Σ_i Y_ip (loss.wgsl)
     for (var i = 0u; i < P.n; i++) {

@@ -43,10 +43,7 @@ struct Params {
 var<workgroup> red: array<f32, MAXWG>;
 var<workgroup> red2: array<f32, MAXWG>;
 
-fn gsum(j: u32) -> f32 {
-  if ((P.flags & 1u) != 0u) { return G[P.n * P.m + j]; }
-  return 1.0;
-}
+// #include "lib/w_simplex.wgsl"   (gsum, simplexColumn)
 
 /** Sums red over each slot's LANES entries into the slot's first; every thread calls it. */
 fn laneSum(t: u32) {
@@ -150,46 +147,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
 
   // Simplex on W (KL): ESPM's per-column multiplier ν_k, one thread per column (as w_update.wgsl).
   if (simplexW && !frob) {
-    if (t < K) {
-      let kk = t;
-      let rsum = small[sb + 16u + kk];
-      let tol = probs[b * PSTRIDE + 3u];
-      // solved for ν + min den (den_j = colsum(G)_j · rowsum(H⁺)_k), not ν: see h_update.wgsl
-      var dmin = 3.0e38;
-      for (var j = 0u; j < m; j++) { dmin = min(dmin, gsum(j) * rsum); }
-      var lo = -3.0e38;
-      var maxNum = -3.0e38;
-      var minDen = 3.0e38;
-      for (var j = 0u; j < m; j++) {
-        let nv = Wout[wb + j * K + kk];
-        let dv = gsum(j) * rsum - dmin;
-        if (nv > 0.0) { lo = max(lo, nv * 0.5 - dv); }
-        maxNum = max(maxNum, nv);
-        minDen = min(minDen, dv);
-      }
-      var hi = 2.0 * f32(m) * maxNum - minDen;
-      var x = 0.5 * (lo + hi);
-      for (var it = 0u; it < 100u; it++) {
-        var s = 0.0;
-        var ds = 0.0;
-        for (var j = 0u; j < m; j++) {
-          let dv = (gsum(j) * rsum - dmin) + x;
-          let q = Wout[wb + j * K + kk] / dv;
-          if (q > P.eps) { s += q; ds -= q / dv; } else { s += P.eps; }
-        }
-        let fx = s - 1.0;
-        if (abs(fx) <= tol) { break; }
-        if (fx > 0.0) { lo = x; } else { hi = x; }
-        var nxt = x - fx / ds;
-        if (!(ds < 0.0) || !(nxt > lo && nxt < hi)) { nxt = 0.5 * (lo + hi); }
-        if (nxt == x || hi - lo <= abs(x) * 1.2e-7) { break; }
-        x = nxt;
-      }
-      for (var j = 0u; j < m; j++) {
-        let idx = wb + j * K + kk;
-        Wout[idx] = max(Wout[idx] / ((gsum(j) * rsum - dmin) + x), P.eps);
-      }
-    }
+    if (t < K) { simplexColumn(b, t, small[sb + 16u + t]); }
     storageBarrier();
   }
 

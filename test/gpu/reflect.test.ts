@@ -9,6 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { ResourceType, WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { KERNELS, PARAMS_LAYOUT } from '../../src/gpu/kernels.js';
 import { SHADERS } from '../../src/gpu/shaders.gen.js';
+import { expandIncludes } from '../../scripts/wgsl-include.mjs';
 
 const shaderDir = new URL('../../shaders/', import.meta.url);
 
@@ -40,5 +41,6 @@ describe('kernel table vs WGSL (wgsl_reflect)', () => {
 test('src/gpu/shaders.gen.ts matches shaders/*.wgsl (run node scripts/embed-shaders.mjs)', () => {
   const files = readdirSync(fileURLToPath(shaderDir)).filter((f) => f.endsWith('.wgsl')).sort();
   expect(Object.keys(SHADERS).sort()).toEqual(files);
-  for (const f of files) expect(SHADERS[f], f).toBe(readFileSync(fileURLToPath(new URL(f, shaderDir)), 'utf8'));
+  const read = (f: string) => readFileSync(fileURLToPath(new URL(f, shaderDir)), 'utf8');
+  for (const f of files) expect(SHADERS[f], f).toBe(expandIncludes(read(f), read));
 });

@@ -1,0 +1,1 @@
+export declare const expandIncludes: (text: string, read: (path: string) => string) => string;
