@@ -181,7 +181,7 @@ async function speed() {
     const binned = pre.bin.b > 1;
     const t1 = performance.now();
     const fine = await fitSmoothNMF(ds.X, {
-      components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h', normalize: true, maxIter: c.fineMaxIter ?? 1500, noStop: true, majorizer: pre.majorizer, backend,
+      components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h', normalize: true, maxIter: c.fineMaxIter ?? 1500, noStop: true, majorizer: pre.majorizer, extrapolation: pre.extrapolation, backend,
       ...(binned ? { init: 'custom' as const, W0: { rows: pre.W.rows, cols: pre.W.cols, data: pre.W.data.map((v) => v * pre.normFactor) }, H0: pre.H } : {}),
     });
     const fineWall = (performance.now() - t1) / 1000;
@@ -205,6 +205,7 @@ async function speed() {
       scratchTight: tight,
       multires: {
         majorizer: pre.majorizer,
+        extrapolation: pre.extrapolation,
         binnedIterations: pre.stages.binnedFit.iterations,
         binnedSeconds: pre.stages.binnedFit.seconds,
         upsampleSeconds: pre.stages.upsample.seconds,

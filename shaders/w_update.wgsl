@@ -23,7 +23,8 @@ struct Params {
 }
 // pPad, pcPad: row strides of H (k × pPad) and of an X chunk (n × pcPad), multiples of 8 pixels;
 // padding pixels hold X = 0 and H = 0.
-// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16
+// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16,
+//        64 = extrapolate this iteration (lib/w_extrapolate.wgsl)
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> probs: array<f32>;
@@ -33,8 +34,10 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> Wout: array<f32>;
 @group(0) @binding(6) var<storage, read_write> D: array<f32>;
 @group(0) @binding(7) var<storage, read_write> small: array<f32>;
+@group(0) @binding(8) var<storage, read_write> Wprev: array<f32>;   // the previous plain W⁺ (extrapolation only)
 
 // #include "lib/w_simplex.wgsl"   (gsum, simplexColumn)
+// #include "lib/w_extrapolate.wgsl"   (extrapolateW)
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -89,6 +92,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       }
     }
     if (simplexW && !frob) { simplexColumn(b, kk, rsum); }
+    for (var j = 0u; j < m; j++) { extrapolateW(b, j * K + kk); }
     var cs = 0.0;
     var csc = 0.0;   // Σ_i max(D_ik, ε): the sparse loss's Σ_i Y_ip (loss.wgsl)
     for (var i = 0u; i < P.n; i++) {

@@ -29,7 +29,8 @@ struct Params {
   eps: f32, sigma: f32, xScale: f32, pPad: u32,
   pcPad: u32, xTiny: f32, pad2: u32, pad3: u32,
 }
-// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16
+// flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16,
+//        64 = extrapolate this iteration (lib/w_extrapolate.wgsl)
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> probs: array<f32>;
@@ -39,11 +40,13 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> Wout: array<f32>;
 @group(0) @binding(6) var<storage, read_write> D: array<f32>;
 @group(0) @binding(7) var<storage, read_write> small: array<f32>;
+@group(0) @binding(8) var<storage, read_write> Wprev: array<f32>;   // the previous plain W⁺ (extrapolation only)
 
 var<workgroup> red: array<f32, MAXWG>;
 var<workgroup> red2: array<f32, MAXWG>;
 
 // #include "lib/w_simplex.wgsl"   (gsum, simplexColumn)
+// #include "lib/w_extrapolate.wgsl"   (extrapolateW)
 
 /** Sums red over each slot's LANES entries into the slot's first; every thread calls it. */
 fn laneSum(t: u32) {
@@ -150,6 +153,10 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     if (t < K) { simplexColumn(b, t, small[sb + 16u + t]); }
     storageBarrier();
   }
+
+  // Extrapolation (β > 0): the next step's start, entry by entry, before D is formed from it.
+  for (var o = t; o < mk; o += WG) { extrapolateW(b, o); }
+  storageBarrier();
 
   // D = G W⁺ (one thread per entry), colsum(D) and Σ_i max(D_ik, ε) (tree per column).
   var cs: array<f32, MAXK>;

@@ -128,6 +128,7 @@ export function prepareProblem(
     simplexSolver: opts.simplexSolver,
     simplexTol: opts.simplexTol,
     majorizer: opts.majorizer,
+    extrapolation: opts.extrapolation,
     shape: opts.shape,
     W0: W,
     H0: H,

@@ -34,6 +34,21 @@ export interface SmoothNMFOptions {
    * and fixed points, far fewer iterations when λ > 0). Default 'espm'; `autoFit` uses 'tight'.
    */
   majorizer?: Majorizer;
+  /**
+   * Extrapolation β (0 ≤ β < 1; default 0, ESPM's iterates). With β > 0 each iteration starts from
+   * the extrapolated pair W ∘ (W / W_prev)^β, H ∘ (H / H_prev)^β of the last two plain iterates
+   * (each ratio clamped to [1/4, 4], floored at ε, H's pixels rescaled to sum 1 under simplex 'h'):
+   * Ang & Gillis's extrapolation ("Accelerating nonnegative matrix factorization algorithms using
+   * extrapolation", Neural Computation 31, 2019) taken along log W, log H, so that no entry drops to
+   * the floor in one step (the linear form stalled there from a scratch start).
+   * The fixed points are those of the plain updates; the iterations where the loss is sampled or a
+   * snapshot is taken are plain, so every reported iterate and loss is a plain update's, and the
+   * stopping rules (loss increase included) apply unchanged. 0.7 roughly halves the iterations from
+   * a good start (`autoFit`'s fine-tune, which uses it: bench/results/2026-11-26-extrapolation.md).
+   * Not with simplex 'w', nor with majorizer 'espm' where λ > 0 (ESPM's Laplacian bound is taken at
+   * the iterate's row maxima; use majorizer 'tight').
+   */
+  extrapolation?: number;
   /** Known matrix G (channels × m). Absent: D = W. */
   G?: Matrix;
   /** Image shape of the pixels (rows × cols = pixels); required when lambda > 0. */

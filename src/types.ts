@@ -96,6 +96,11 @@ export interface Problem {
   readonly simplexTol: number;
   /** The H step's bound of the Laplacian term (only matters when λ > 0). */
   readonly majorizer: Majorizer;
+  /**
+   * β of the extrapolated iterates (absent or 0: plain multiplicative updates, ESPM's iterates).
+   * See `SmoothNMFOptions.extrapolation`.
+   */
+  readonly extrapolation?: number;
   /** Image shape; required when lambda > 0. */
   readonly shape?: ImageShape;
   /** Starting point (m × k and k × p), already clamped at ε. */

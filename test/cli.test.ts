@@ -248,7 +248,7 @@ describe('webnmf fit', () => {
     const out = f('out-g');
     const r = await run([
       'fit', f('X.npy'), '--components', '2', '--g', f('G.npy'), '--shape', `${ROWS}x${COLS}`, '--lambda', '2', '--mu', '0.05,0.1',
-      '--simplex', 'h', '--normalize', '--max-iter', '20', '--backend', 'cpu', '--out', out, '--quiet', '--majorizer', 'tight',
+      '--simplex', 'h', '--normalize', '--max-iter', '20', '--backend', 'cpu', '--out', out, '--quiet', '--majorizer', 'tight', '--extrapolation', '0.5',
     ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
@@ -258,7 +258,7 @@ describe('webnmf fit', () => {
     for (let p = 0; p < P; p++) expect(H[p]! + H[P + p]!).toBeCloseTo(1, 6);
     const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
     expect(report.inputs.G).toEqual({ file: f('G.npy'), shape: [N, 6], dtype: '<f8' });
-    expect(report.parameters).toMatchObject({ lambda: 2, mu: [0.05, 0.1], simplex: 'h', normalize: true, G: [N, 6], majorizer: 'tight' });
+    expect(report.parameters).toMatchObject({ lambda: 2, mu: [0.05, 0.1], simplex: 'h', normalize: true, G: [N, 6], majorizer: 'tight', extrapolation: 0.5 });
     fs.rmSync(out, { recursive: true });
   });
 
@@ -297,6 +297,8 @@ describe('webnmf fit', () => {
       ['--init custom without a start', () => ['fit', f('X.npy'), '--components', '2', '--init', 'custom'], [/--init custom needs the start/]],
       ['G of the wrong size', () => ['fit', f('cube.npy'), '--components', '2', '--g', f('cube.npy')], [/cube\.npy/, /G .*2-D/]],
       ['too many components', () => ['fit', f('X.npy'), '--components', '500'], [/500|components/]],
+      ['--extrapolation 1', () => ['fit', f('X.npy'), '--components', '2', '--extrapolation', '1'], [/extrapolation/, /from 0 up to \(not including\) 1/]],
+      ['--extrapolation with --simplex w', () => ['fit', f('X.npy'), '--components', '2', '--g', f('G.npy'), '--simplex', 'w', '--extrapolation', '0.5'], [/extrapolation.*simplex 'w'|simplex w/]],
     ];
     for (const [name, argv, res] of cases) {
       it(name, async () => {
@@ -347,7 +349,7 @@ describe('webnmf help, version', () => {
     const fh = await run(['fit', '--help']);
     expect(fh.code).toBe(0);
     for (const flag of ['--components', '--g', '--shape', '--lambda', '--mu', '--epsilon-reg', '--simplex', '--normalize', '--init', '--w0', '--h0',
-      '--max-iter', '--tol', '--no-stop', '--loss-every', '--snapshots', '--seed', '--backend', '--out', '--quiet', '--loss', '--simplex-solver', '--majorizer']) {
+      '--max-iter', '--tol', '--no-stop', '--loss-every', '--snapshots', '--seed', '--backend', '--out', '--quiet', '--loss', '--simplex-solver', '--majorizer', '--extrapolation']) {
       expect(fh.out).toContain(flag);
     }
     const v = await run(['--version']);

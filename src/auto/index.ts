@@ -86,6 +86,8 @@ export const DEFAULT_TUNE_ITER = { oneK: 100, severalK: 300 } as const;
  * comparison of k relies on that calibration, so tuning keeps it.
  */
 export const TUNE_MAJORIZER: Majorizer = 'espm';
+/** autoFit's extrapolation β in the binned fit and the fine-tune (with the tight step). */
+export const DEFAULT_EXTRAPOLATION = 0.7;
 export const DEFAULT_WARM_ITER = { oneK: 50, severalK: 100 } as const;
 
 export type AutoStage = 'bin' | 'tune' | 'binned-fit' | 'upsample' | 'fine-tune';
@@ -161,6 +163,13 @@ export interface AutoFitOptions {
    * 'espm' gives ESPM's iterates. The tuning candidates always take ESPM's step (`TUNE_MAJORIZER`).
    */
   majorizer?: Majorizer;
+  /**
+   * Extrapolation β of the binned fit and the fine-tune (`SmoothNMFOptions.extrapolation`; the
+   * tuning candidates never extrapolate). Default 0.7 with majorizer 'tight', else 0: from the
+   * upsampled start the fine-tune reaches a from-scratch fit's converged loss in about half the
+   * iterations (bench/results/2026-11-26-extrapolation.md).
+   */
+  extrapolation?: number;
   /** Seed of the count splits and the init. Default 0. */
   seed?: number;
   /** A backend name (default 'auto') or a backend to use (not disposed). */
@@ -222,6 +231,8 @@ export interface AutoFitResult {
   binnedLosses: LossSample[];
   normFactor: number;
   majorizer: Majorizer;
+  /** The extrapolation β of the binned fit and the fine-tune. */
+  extrapolation: number;
   backend: 'cpu' | 'webgpu';
   backendInfo: string;
   warnings: string[];
@@ -333,6 +344,10 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
   const weightRule = options.weightRule ?? 'one-se';
   if (weightRule !== 'best' && weightRule !== 'one-se') throw usageError(`weightRule must be 'best' or 'one-se', got ${JSON.stringify(weightRule)}`);
   if (majorizer !== 'tight' && majorizer !== 'espm') throw usageError(`majorizer must be 'tight' or 'espm', got ${JSON.stringify(majorizer)}`);
+  const extrapolation = options.extrapolation ?? (majorizer === 'tight' ? DEFAULT_EXTRAPOLATION : 0);
+  if (!(typeof extrapolation === 'number' && extrapolation >= 0 && extrapolation < 1)) {
+    throw usageError(`extrapolation must be a number from 0 up to (not including) 1, got ${JSON.stringify(extrapolation)}`);
+  }
   const fineStart = options.fineStart ?? 'blend';
   if (fineStart !== 'blend' && fineStart !== 'upsampled') throw usageError(`fineStart must be 'blend' or 'upsampled', got ${JSON.stringify(fineStart)}`);
   const seed = options.seed ?? 0;
@@ -537,6 +552,7 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
         shape: cube.shape,
         simplex: 'h',
         majorizer,
+        extrapolation,
         lambda: chosen.lambdaBinned,
         mu: chosen.mu,
         epsilonReg,
@@ -569,6 +585,7 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
       shape,
       simplex: 'h',
       majorizer,
+      extrapolation,
       lambda,
       mu,
       epsilonReg,
@@ -623,6 +640,7 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
       binnedLosses: binnedFit.losses,
       normFactor,
       majorizer,
+      extrapolation,
       backend: backend.name,
       backendInfo: fine.info || (backend.name === 'cpu' ? 'cpu (float64 reference)' : 'webgpu'),
       warnings,

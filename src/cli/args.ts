@@ -40,6 +40,13 @@ const majorizerFlag = (dflt: string): FlagSpec => ({
   help: `the H step's bound of the Laplacian term: 'espm' (ESPM's iterates) or 'tight' (same objective and fixed points, 2–7× fewer iterations when λ > 0). Default ${dflt}`,
 });
 
+const extrapolationFlag = (dflt: string): FlagSpec => ({
+  name: 'extrapolation',
+  key: 'extrapolation',
+  type: { kind: 'number', metavar: 'B', min: 0 },
+  help: `extrapolation β, 0 ≤ β < 1: each iteration starts from W ∘ (W / W_prev)^β, H ∘ (H / H_prev)^β (same fixed points, sampled iterates plain; not with --simplex w, and with λ > 0 only with --majorizer tight). Default ${dflt}`,
+});
+
 export const FIT_FLAGS: readonly FlagSpec[] = [
   { name: 'components', key: 'components', type: { kind: 'int', metavar: 'K', min: 1 }, help: 'number of components k (required)' },
   { name: 'g', key: 'g', type: { kind: 'string', metavar: 'G.npy' }, help: 'known matrix G, channels × m (D = G W); absent: D = W' },
@@ -94,6 +101,7 @@ export const FIT_FLAGS: readonly FlagSpec[] = [
     help: "simplex multiplier solver: 'exact' per pixel or ESPM's lock-step bisection. Default exact",
   },
   majorizerFlag('espm'),
+  extrapolationFlag('0 (ESPM\'s iterates)'),
   HELP_FLAG,
 ];
 
@@ -148,6 +156,7 @@ export const AUTO_FLAGS: readonly FlagSpec[] = [
     help: 'ε_reg, the slope of the log penalty at 0. Default 1',
   },
   majorizerFlag('tight'),
+  extrapolationFlag('0.7 with the tight step, else 0 (binned fit and fine-tune; the tuning never extrapolates)'),
   { name: 'max-iter', key: 'maxIter', type: { kind: 'int', metavar: 'N', min: 1 }, help: 'iteration cap of the full-resolution fine-tune. Default 2000' },
   {
     name: 'tol',
@@ -177,6 +186,7 @@ export interface AutoArgs {
   tuneMaxIter?: number;
   epsilonReg?: number;
   majorizer?: Majorizer;
+  extrapolation?: number;
   maxIter?: number;
   tol?: number;
   seed?: number;
@@ -210,6 +220,7 @@ export interface FitArgs {
   loss?: LossKind;
   simplexSolver?: SimplexSolver;
   majorizer?: Majorizer;
+  extrapolation?: number;
 }
 
 export interface ExampleArgs {

@@ -73,6 +73,7 @@ export async function runAuto(args: AutoArgs, ctx: RunContext): Promise<number> 
   if (args.tuneMaxIter !== undefined) options.tuneMaxIter = args.tuneMaxIter;
   if (args.epsilonReg !== undefined) options.epsilonReg = args.epsilonReg;
   if (args.majorizer !== undefined) options.majorizer = args.majorizer;
+  if (args.extrapolation !== undefined) options.extrapolation = args.extrapolation;
   if (args.maxIter !== undefined) options.maxIter = args.maxIter;
   if (args.tol !== undefined) options.tol = args.tol;
   if (args.seed !== undefined) options.seed = args.seed;

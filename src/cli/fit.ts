@@ -99,6 +99,7 @@ function optionsFrom(args: FitArgs): { options: SmoothNMFOptions; inputs: Record
   if (args.simplex !== undefined) options.simplex = args.simplex;
   if (args.simplexSolver !== undefined) options.simplexSolver = args.simplexSolver;
   if (args.majorizer !== undefined) options.majorizer = args.majorizer;
+  if (args.extrapolation !== undefined) options.extrapolation = args.extrapolation;
   if (args.loss !== undefined) options.loss = args.loss;
   if (args.normalize) options.normalize = true;
   if (args.init !== undefined) options.init = args.init;
@@ -127,6 +128,7 @@ export function resolvedParameters(o: SmoothNMFOptions) {
     simplexSolver: o.simplexSolver ?? 'exact',
     simplexTol: o.simplexTol ?? 1e-10,
     majorizer: o.majorizer ?? 'espm',
+    extrapolation: o.extrapolation ?? 0,
     normalize: o.normalize ?? false,
     init: o.init ?? (o.W0 && o.H0 ? 'custom' : 'nndsvda'),
     maxIter: o.maxIter ?? 200,

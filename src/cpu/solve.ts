@@ -4,7 +4,7 @@
 import { WebnmfError } from '../errors.js';
 import { StopRule, sampleDue } from '../problem/stopping.js';
 import type { Backend, LossSample, Matrix, Matrix64, Problem, SolveHooks, SolveResult } from '../types.js';
-import { computeD, hStep, klConstant, lossParts, relativeChange, wStep } from './steps.js';
+import { computeD, extrapolate, hStep, klConstant, lossParts, relativeChange, wStep } from './steps.js';
 
 const copy = (A: Matrix64): Matrix64 => ({ rows: A.rows, cols: A.cols, data: A.data.slice() });
 
@@ -49,6 +49,10 @@ export async function solveCpu(problem: Problem, hooks: SolveHooks = {}): Promis
 
   let reason = rule.check(sample(0, null, null));
   let it = 0;
+  // Extrapolation (β > 0): W, H hold the next step's start; Wp, Hp the last plain iterates.
+  const beta = problem.extrapolation ?? 0;
+  let Wp = W;
+  let Hp = H;
   while (reason === null) {
     if (hooks.signal?.aborted) throw abortError(hooks.signal, { W, H, iteration: it });
     const due = sampleDue(it + 1, problem.lossEvery, problem.maxIter);
@@ -57,6 +61,16 @@ export async function solveCpu(problem: Problem, hooks: SolveHooks = {}): Promis
     H = hStep(X, computeD(W, G), H, problem);
     W = wStep(X, G, W, H, problem);
     it++;
+    // Sampled and snapshot iterations stay plain (as on the GPU): every reported iterate is an update's.
+    if (beta > 0) {
+      const plain = { W, H };
+      if (!due && !wanted.has(it)) {
+        H = extrapolate(plain.H, Hp, beta, problem.simplex === 'h');
+        W = extrapolate(plain.W, Wp, beta, false);
+      }
+      Wp = plain.W;
+      Hp = plain.H;
+    }
     if (wanted.has(it)) snapshots.set(it, { W: copy(W), H: copy(H) });
     if (due) {
       const s = sample(it, Wold, Hold);

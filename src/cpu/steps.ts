@@ -264,6 +264,34 @@ export function wStepFrobenius(X: Matrix64, G: Matrix64 | undefined, W: Matrix64
 }
 
 /** C = Σ X log max(X, ε) − Σ X, the constant that makes ESPM's KL loss the generalised KL divergence. */
+/** The per-entry ratio A / Aprev is clamped to [1/R, R] before the power β (see `extrapolate`). */
+export const EXTRAPOLATION_RATIO_CLAMP = 4;
+
+/**
+ * The extrapolated point A ∘ (A / Aprev)^β, the ratio clamped to [1/4, 4] per entry, floored at ε;
+ * with `unitColumns` each column (a pixel of H) rescaled to sum 1 (the simplex on H).
+ * `SmoothNMFOptions.extrapolation`. Geometric (a straight line through log A): an entry never
+ * drops to the floor in one step, which the linear A + β (A − Aprev) did and then stalled there.
+ */
+export function extrapolate(A: Matrix64, Aprev: Matrix64, beta: number, unitColumns: boolean): Matrix64 {
+  if (A.rows !== Aprev.rows || A.cols !== Aprev.cols) throw new Error(`extrapolate: ${A.rows}×${A.cols} against ${Aprev.rows}×${Aprev.cols}`);
+  const out = mat(A.rows, A.cols);
+  const y = out.data;
+  const R = EXTRAPOLATION_RATIO_CLAMP;
+  for (let i = 0; i < y.length; i++) {
+    const r = Math.min(Math.max(A.data[i] / Aprev.data[i], 1 / R), R);
+    y[i] = Math.max(A.data[i] * Math.pow(r, beta), EPSILON);
+  }
+  if (unitColumns) {
+    for (let j = 0; j < A.cols; j++) {
+      let s = 0;
+      for (let r = 0; r < A.rows; r++) s += y[r * A.cols + j];
+      for (let r = 0; r < A.rows; r++) y[r * A.cols + j] /= s;
+    }
+  }
+  return out;
+}
+
 export function klConstant(X: Matrix64): number {
   let c = 0;
   for (let j = 0; j < X.data.length; j++) {

@@ -13,7 +13,7 @@ import { STAGE_COMPUTE } from './device.js';
 export const MAX_K = 16;
 /** Per-problem float slots in the `probs` storage buffer (λ, ε_reg, tol, simplexTol, μ[16]). */
 export const PSTRIDE = 32;
-export const PROB = { lambda: 0, epsReg: 1, tol: 2, simplexTol: 3, mu: 4 } as const;
+export const PROB = { lambda: 0, epsReg: 1, tol: 2, simplexTol: 3, mu: 4, beta: 20 } as const;
 /** Per-problem float slots in the `small` buffer: colsum D, row sums of H, row maxima, DᵀD, HHᵀ, Σ_i max(D_ik, ε). */
 export const SSTRIDE = 576;
 export const SMALL = { dsum: 0, hsum: 16, hmax: 32, dtd: 48, hht: 304, dsumClamped: 560 } as const;
@@ -21,7 +21,7 @@ export const SMALL = { dsum: 0, hsum: 16, hmax: 32, dtd: 48, hht: 304, dsumClamp
 export const LOSS_PARTS = 4;
 
 /** Bits of Params.flags. */
-export const FLAG = { hasG: 1, simplexH: 2, simplexW: 4, frobenius: 8, packedU16: 16, tight: 32 } as const;
+export const FLAG = { hasG: 1, simplexH: 2, simplexW: 4, frobenius: 8, packedU16: 16, tight: 32, extrapolate: 64 } as const;
 
 /** The uniform `Params`, declared once: WGSL member order and type. All members are 4 bytes. */
 export const PARAMS_LAYOUT = [
@@ -75,7 +75,7 @@ const r = (binding: number, name: string): BindingDecl => ({ binding, name, type
 const w = (binding: number, name: string): BindingDecl => ({ binding, name, type: 'storage', access: 'read_write' });
 
 export type KernelName =
-  | 'h_update' | 'w_num' | 'w_reduce' | 'w_update' | 'w_update_wg' | 'loss'
+  | 'h_update' | 'w_num' | 'w_reduce' | 'w_update' | 'w_update_wg' | 'h_extrapolate' | 'loss'
   // analysis modes (host code in src/gpu/modes/): fixed-spectra NNLS, KL map-only, randomized PCA
   | 'nnls_prep' | 'nnls_fista' | 'nnls_kl' | 'pca_ztq' | 'pca_zza';
 
@@ -104,7 +104,7 @@ export const KERNELS: Readonly<Record<KernelName, KernelDecl>> = {
   w_update: {
     name: 'w_update',
     file: 'w_update.wgsl',
-    bindings: [u(0, 'P'), r(1, 'probs'), r(2, 'G'), r(3, 'wnum'), r(4, 'Win'), w(5, 'Wout'), w(6, 'D'), w(7, 'small')],
+    bindings: [u(0, 'P'), r(1, 'probs'), r(2, 'G'), r(3, 'wnum'), r(4, 'Win'), w(5, 'Wout'), w(6, 'D'), w(7, 'small'), w(8, 'Wprev')],
     overrides: ['WG', 'K', 'PSTRIDE', 'SSTRIDE'],
     workgroup: MAX_K,
   },
@@ -112,9 +112,17 @@ export const KERNELS: Readonly<Record<KernelName, KernelDecl>> = {
   w_update_wg: {
     name: 'w_update_wg',
     file: 'w_update_wg.wgsl',
-    bindings: [u(0, 'P'), r(1, 'probs'), r(2, 'G'), r(3, 'wnum'), r(4, 'Win'), w(5, 'Wout'), w(6, 'D'), w(7, 'small')],
+    bindings: [u(0, 'P'), r(1, 'probs'), r(2, 'G'), r(3, 'wnum'), r(4, 'Win'), w(5, 'Wout'), w(6, 'D'), w(7, 'small'), w(8, 'Wprev')],
     overrides: ['WG', 'K', 'PSTRIDE', 'SSTRIDE'],
     workgroup: 256,
+  },
+  // SmoothNMFOptions.extrapolation: H's next start, after the W step
+  h_extrapolate: {
+    name: 'h_extrapolate',
+    file: 'h_extrapolate.wgsl',
+    bindings: [u(0, 'P'), r(1, 'probs'), w(2, 'H'), w(3, 'Hprev')],
+    overrides: ['WG', 'K', 'PSTRIDE'],
+    workgroup: 64,
   },
   loss: {
     name: 'loss',

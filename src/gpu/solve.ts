@@ -5,7 +5,8 @@
  * the dispatch); pixels are split into chunks when X exceeds one storage binding.
  *
  * Per iteration: h_update (per chunk), w_num (per chunk), w_reduce, w_update: 4 dispatches with
- * one chunk. The loss kernel runs only at sample iterations; its partials, W and the previous W
+ * one chunk; with extrapolation (Problem.extrapolation > 0) w_update also extrapolates W, and
+ * h_extrapolate (or, at sampled iterations, a copy) follows. The loss kernel runs only at sample iterations; its partials, W and the previous W
  * are copied into a ring of staging buffers and summed in float64 on the CPU.
  */
 import { WebnmfError } from '../errors.js';
@@ -130,6 +131,10 @@ function validate(problems: readonly Problem[], maxK: number): void {
     }
     const same = q.components === a.components && q.loss === a.loss && q.simplex === a.simplex && q.majorizer === a.majorizer && !!q.G === !!a.G && q.G?.data === a.G?.data && q.shape?.rows === a.shape?.rows && q.shape?.cols === a.shape?.cols;
     if (!same) throw new WebnmfError('usage', 'solveBatch: problems must agree on components, loss, simplex, majorizer, G and shape (they may differ in λ, μ, ε_reg, tol, starts, maxIter, lossEvery)');
+    // the plain (sampled) iterations are shared by the batch: each problem's must be the same
+    if ((q.extrapolation ?? 0) !== (a.extrapolation ?? 0) || ((a.extrapolation ?? 0) > 0 && q.lossEvery !== a.lossEvery)) {
+      throw new WebnmfError('usage', 'solveBatch: problems must agree on extrapolation, and when it is on, on lossEvery (the iterations that stay plain are shared)');
+    }
   }
   const unsupported = unsupportedReason(a, maxK);
   if (unsupported) throw new WebnmfError('usage', `${unsupported}; use backend 'cpu'`);
@@ -168,6 +173,8 @@ export async function solveBatchGpu(
   const frob = pr0.loss === 'frobenius';
   const shape = pr0.shape ?? { rows: 1, cols: p };
   const maxIter = Math.max(...problems.map((q) => q.maxIter));
+  const beta = pr0.extrapolation ?? 0;
+  if (!(beta >= 0 && beta < 1)) throw new WebnmfError('usage', `extrapolation must be from 0 up to (not including) 1, got ${beta}`);
 
   // ---- layout: chunks and segments -------------------------------------------------------
   // Counts go to the GPU as u16 (X = scale · count; ESPM's fill of all-zero lines as a sentinel)
@@ -232,7 +239,7 @@ export async function solveBatchGpu(
   const groups = Math.ceil(Math.max(...chunks.map((c) => c.pc)) / ppt) * B;
   const hSplit = opts.hSplit ?? (ctx.software ? 1 : Math.min(16, 2 ** Math.max(0, Math.ceil(Math.log2(65536 / groups)))));
   const wKern: KernelName = (opts.wUpdate ?? (ctx.software ? 'columns' : 'workgroup')) === 'workgroup' ? 'w_update_wg' : 'w_update';
-  const names: KernelName[] = ['h_update', 'w_num', 'w_reduce', wKern, 'loss'];
+  const names: KernelName[] = ['h_update', 'w_num', 'w_reduce', wKern, 'loss', ...(beta > 0 ? (['h_extrapolate'] as const) : [])];
   const cpt = Math.min(8, Math.max(1, opts.channelsPerThread ?? (ctx.software ? (k <= 4 ? 4 : 2) : 1)));
   // compiles run while X is packed and uploaded; awaited before the bind groups
   const kernP = Promise.all(names.map(async (nm) => [nm, await cache.get(nm, k, ppt, { cpt, sparse, fill: !sparse && fill !== 0, split: hSplit })] as const));
@@ -282,6 +289,17 @@ export async function solveBatchGpu(
       }));
       paramBufs.push(pb);
     }
+    // w_update's params at extrapolated iterations: chunk 0's with the extrapolate flag
+    let paramsExtrapolate = paramBufs[0];
+    if (beta > 0) {
+      paramsExtrapolate = await get(PARAMS_BYTES, U.UNIFORM | U.COPY_DST, 'params extrapolate');
+      const c = chunks[0];
+      write(paramsExtrapolate, packParams({
+        n, p, k, m, rows: shape.rows, cols: shape.cols, p0: c.p0, pc: c.pc, segLen, nSeg: nSegT, seg0: c.seg0,
+        flags: flags | FLAG.extrapolate, lsegLen: ppt, nLseg: nLsegT, lseg0: c.lseg0, batch: B, eps: EPSILON, sigma: SIGMA_L, xScale: stored?.scale ?? 1, xTiny: stored?.fill ?? 0,
+        pPad, pcPad: align(c.pc),
+      }));
+    }
 
     const probs = new Float32Array(B * PSTRIDE);
     const small = new Float32Array(B * SSTRIDE);
@@ -296,6 +314,7 @@ export async function solveBatchGpu(
       // |f(ν)| below ~k float32 roundings of a sum near 1 cannot be resolved: floor the tolerance there
       probs[o + PROB.simplexTol] = Math.max(q.simplexTol, F32_SIMPLEX_TOL_PER_K * k);
       for (let c = 0; c < k; c++) probs[o + PROB.mu + c] = q.mu[c] ?? 0;
+      probs[o + PROB.beta] = beta;
       if (q.W0.rows !== m || q.W0.cols !== k || q.H0.rows !== k || q.H0.cols !== p) {
         throw new WebnmfError('usage', `problem ${b}: W0 is ${q.W0.rows}×${q.W0.cols} and H0 ${q.H0.rows}×${q.H0.cols}; expected ${m}×${k} and ${k}×${p}`);
       }
@@ -360,6 +379,13 @@ export async function solveBatchGpu(
     const WBuf = [await get(wBytes, S, 'W[0]'), await get(wBytes, S, 'W[1]')];
     write(WBuf[0], Winit);
     write(WBuf[1], Winit);
+    // extrapolation: the previous plain iterates (W always bound by w_update; unused where β = 0)
+    const WPBuf = await get(beta > 0 ? wBytes : 16, S, 'W previous');
+    const HPBuf = beta > 0 ? await get(hBytes, S, 'H previous') : null;
+    if (beta > 0) {
+      write(WPBuf, Winit);
+      write(HPBuf!, Hinit);
+    }
     // sparse X: H⁺ pixel-major for the W step's gathers (h_update writes it); a stub otherwise
     const HtBuf = await get(sparse ? B * pPad * Math.ceil(k / 4) * 16 : 16, S, 'H pixel-major');
     const wpart = await get(B * nSegT * n * k * 4, S, 'wpart');
@@ -394,17 +420,23 @@ export async function solveBatchGpu(
     const hBG = [0, 1].map((par) => chunks.map((_, ci) => bg('h_update', { P: paramBufs[ci], probs: probsBuf, X: xBufs[ci], D: DBuf, small: smallBuf, Hin: HBuf[par], Hout: HBuf[1 - par], Ht: HtBuf }, `h_update ${par}/${ci}`)));
     const nBG = [0, 1].map((par) => chunks.map((_, ci) => bg('w_num', { P: paramBufs[ci], X: xBufs[ci], D: DBuf, H: HBuf[1 - par], wpart, hpart, Ht: HtBuf }, `w_num ${par}/${ci}`)));
     const rBG = [0, 1].map((par) => bg('w_reduce', { P: paramBufs[0], wpart, hpart, H: HBuf[1 - par], wnum, small: smallBuf }, `w_reduce ${par}`));
-    const uBG = [0, 1].map((par) => bg(wKern, { P: paramBufs[0], probs: probsBuf, G: GBuf, wnum, Win: WBuf[par], Wout: WBuf[1 - par], D: DBuf, small: smallBuf }, `w_update ${par}`));
+    // [par][0: plain, 1: extrapolated iteration]
+    const uBG = [0, 1].map((par) => [paramBufs[0], paramsExtrapolate].map((P, x) => bg(wKern, { P, probs: probsBuf, G: GBuf, wnum, Win: WBuf[par], Wout: WBuf[1 - par], D: DBuf, small: smallBuf, Wprev: WPBuf }, `w_update ${par}${x ? ' extrapolate' : ''}`)));
+    const eBG = HPBuf ? [0, 1].map((par) => bg('h_extrapolate', { P: paramBufs[0], probs: probsBuf, H: HBuf[1 - par], Hprev: HPBuf }, `h_extrapolate ${par}`)) : null;
     const lBG = [0, 1].map((cur) => chunks.map((_, ci) => bg('loss', { P: paramBufs[ci], probs: probsBuf, X: xBufs[ci], D: DBuf, small: smallBuf, H: HBuf[cur], Hprev: HBuf[1 - cur], lpart }, `loss ${cur}/${ci}`)));
 
     const profiling = opts.profileKernels === true && sched.enableProfiling();
     const reduceThreads = n * k + 2 * k + (frob ? k * k : 0);
     const encodeIteration = (t: number) => {
       const par = t % 2;
+      // extrapolated unless iteration t + 1 is sampled or kept (those stay plain updates)
+      const ext = eBG !== null && !dueFor(t + 1) && !wanted.has(t + 1);
       for (const [ci, c] of chunks.entries()) sched.dispatch(kern.h_update, hBG[par][ci], Math.ceil((Math.ceil(c.pc / ppt) * hSplit) / 64), B);
       for (const [ci, c] of chunks.entries()) sched.dispatch(kern.w_num, nBG[par][ci], Math.ceil(n / cpt / 64), c.nSeg, B);
       sched.dispatch(kern.w_reduce, rBG[par], Math.ceil(reduceThreads / 64), B);
-      sched.dispatch(kern[wKern], uBG[par], 1, B);
+      sched.dispatch(kern[wKern], uBG[par][ext ? 1 : 0], 1, B);
+      if (eBG && ext) sched.dispatch(kern.h_extrapolate, eBG[par], Math.ceil(pPad / 4 / 64), B);
+      else if (HPBuf) sched.copy(HBuf[1 - par], 0, HPBuf, 0, hBytes);
     };
     const encodeSample = (t: number) => {
       const slot = rb.acquire();

@@ -80,6 +80,7 @@ const CONSTRAINTS: Partial<Record<keyof SmoothNMFOptions, Constraint>> = {
   simplex: oneOf<SimplexMode>('h', 'w', 'none'),
   simplexSolver: oneOf<SimplexSolver>('exact', 'espm'),
   majorizer: oneOf<Majorizer>('espm', 'tight'),
+  extrapolation: { check: (v) => isNum(v) && v >= 0 && v < 1, expected: 'a number from 0 up to (not including) 1' },
   simplexTol: real(0, true),
   loss: oneOf<LossKind>('kl', 'frobenius'),
   init: oneOf<InitMethod>('random', 'nndsvd', 'nndsvda', 'nndsvdar', 'custom'),
@@ -114,6 +115,7 @@ export interface ResolvedOptions {
   simplexSolver: SimplexSolver;
   simplexTol: number;
   majorizer: Majorizer;
+  extrapolation: number;
   G?: Matrix64;
   shape?: ImageShape;
   loss: LossKind;
@@ -213,6 +215,16 @@ export function resolveOptions(o: SmoothNMFOptions, X: Matrix): ResolvedOptions 
         `the 'tight' H step always solves its simplex multiplier exactly (drop simplexSolver or use majorizer 'espm')`,
     );
   }
+  const extrapolation = o.extrapolation ?? 0;
+  if (extrapolation > 0 && simplex === 'w') {
+    throw usage(`extrapolation = ${extrapolation} does not go with simplex 'w' (the extrapolated W would leave the simplex); use simplex 'h' or extrapolation 0`);
+  }
+  if (extrapolation > 0 && majorizer === 'espm' && lambda > 0) {
+    throw usage(
+      `extrapolation = ${extrapolation} with lambda = ${lambda} needs majorizer 'tight' ` +
+        `(ESPM's Laplacian bound is taken at the plain iterate's row maxima); set majorizer 'tight' or extrapolation 0`,
+    );
+  }
   if (loss === 'frobenius' && (lambda > 0 || mu.some((v) => v > 0) || simplex !== 'none')) {
     throw usage(`loss 'frobenius' is plain Lee–Seung NMF: it takes no lambda, mu or simplex; use loss 'kl' for the regularised model`);
   }
@@ -253,6 +265,7 @@ export function resolveOptions(o: SmoothNMFOptions, X: Matrix): ResolvedOptions 
     simplexSolver: o.simplexSolver ?? 'exact',
     simplexTol: o.simplexTol ?? 1e-10,
     majorizer,
+    extrapolation,
     G,
     shape,
     loss,
