@@ -77,6 +77,7 @@ export function rescaleToUnitSums(W: Matrix64, H: Matrix64): { W: Matrix64; H: M
  * problem, and says why when it falls back to the CPU reference.
  */
 async function acquireBackend(opts: ResolvedOptions, problem: Problem, warn: (m: string) => void): Promise<Backend> {
+  if (typeof opts.backend === 'object') return opts.backend;
   if (opts.backend === 'cpu') return cpuBackend;
   const gpu = await import('./gpu/index.js');
   if (opts.backend === 'webgpu') return gpu.createWebGPUBackend();
@@ -175,7 +176,7 @@ export async function fitSmoothNMF(X: Matrix, options: SmoothNMFOptions): Promis
       totalSeconds: (performance.now() - t0) / 1000,
     };
   } finally {
-    if (backend !== cpuBackend) backend.dispose();
+    if (backend !== cpuBackend && backend !== opts.backend) backend.dispose();
   }
 }
 

@@ -3,6 +3,7 @@
  * trace from deep inside, a hang, or a NaN result).
  */
 import { describe, expect, test } from 'vitest';
+import { cpuBackend } from '../src/cpu/solve.js';
 import { fitSmoothNMF } from '../src/estimator.js';
 import { WebnmfError } from '../src/errors.js';
 import type { SmoothNMFOptions } from '../src/options.js';
@@ -103,5 +104,18 @@ describe('backend choice', () => {
     const r = await fitSmoothNMF(big, { components: 17, maxIter: 2, backend: 'auto', onWarning: (m) => warnings.push(m) });
     expect(r.backend).toBe('cpu');
     expect(warnings.join('\n')).toMatch(/backend 'auto': the WebGPU engine supports at most 16 components \(got 17\); using the CPU reference/);
+  });
+  test('a backend object is used as given and not disposed', async () => {
+    let solves = 0;
+    let disposed = 0;
+    const own = { ...cpuBackend, solve: (...a: Parameters<typeof cpuBackend.solve>) => (solves++, cpuBackend.solve(...a)), dispose: () => void disposed++ };
+    await fitSmoothNMF(X, { ...ok, backend: own });
+    await fitSmoothNMF(X, { ...ok, backend: own });
+    expect(solves).toBe(2);
+    expect(disposed).toBe(0);
+  });
+  test('a backend that is neither a name nor a backend object is refused', async () => {
+    await expectError(X, { ...ok, backend: {} as never }, 'usage', /backend/, /createWebGPUBackend/);
+    await expectError(X, { ...ok, backend: 'gpu' as never }, 'usage', /backend/, /'webgpu'/);
   });
 });

@@ -6,6 +6,7 @@
 import { WebnmfError } from '../errors.js';
 import type { SmoothNMFOptions } from '../options.js';
 import type {
+  Backend,
   BackendName,
   ImageShape,
   InitMethod,
@@ -90,7 +91,10 @@ const CONSTRAINTS: Partial<Record<keyof SmoothNMFOptions, Constraint>> = {
   lossEvery: int(1),
   normalize: bool,
   seed: int(0),
-  backend: oneOf<BackendName>('cpu', 'webgpu', 'auto'),
+  backend: {
+    check: (b) => ['cpu', 'webgpu', 'auto'].includes(b as string) || (typeof b === 'object' && b !== null && typeof (b as Backend).solve === 'function'),
+    expected: "one of 'cpu', 'webgpu', 'auto' or a backend object (createWebGPUBackend())",
+  },
 };
 
 const KNOWN = new Set<string>([
@@ -129,7 +133,7 @@ export interface ResolvedOptions {
   normalize: boolean;
   snapshots: number[];
   seed: number;
-  backend: BackendName;
+  backend: BackendName | Backend;
 }
 
 const toF64 = (A: Matrix): Matrix64 =>
