@@ -593,6 +593,8 @@ export async function solveBatchGpu(
         guard.setLastGood({ ...split(H32, W32, 0), iteration: t });
       }
       await drainReady(rb.inFlight >= RING);
+      // a fit about to stop waits for its samples rather than run up to RING samples ahead
+      if (rb.inFlight > 0 && rules.some((r, b) => !done[b] && r.imminent())) await drainReady(true);
       guard.check();
     }
     await rb.drain();

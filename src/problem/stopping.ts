@@ -20,11 +20,24 @@ import type { LossSample, StopReason } from '../types.js';
  * iterations past the point where ESPM would stop. scikit-learn's NMF instead tests
  * (F_prev − F) / F_0 < tol every 10 iterations and has no rel-change or increase rule.
  */
+/**
+ * How near rule 3 makes a fit "about to stop": its last mean relative change per iteration within
+ * this factor of tol. The WebGPU loop then waits for each sample instead of encoding up to three
+ * samples' worth of iterations ahead, which a stopping fit would throw away.
+ */
+export const IMMINENT_FACTOR = 100;
+
 export class StopRule {
   private first: LossSample | undefined;
   private prev: LossSample | undefined;
+  private lastRate = Infinity;
 
   constructor(private readonly opts: { maxIter: number; tol: number; noStop: boolean }) {}
+
+  /** Rule 3 may well fire at one of the next samples (IMMINENT_FACTOR); never with noStop. */
+  imminent(): boolean {
+    return !this.opts.noStop && this.lastRate < IMMINENT_FACTOR * this.opts.tol;
+  }
 
   check(s: LossSample): StopReason | null {
     const { first, prev } = this;
@@ -40,7 +53,8 @@ export class StopRule {
     const { tol } = this.opts;
     if (Math.max(s.relW, s.relH) < tol) return 'converged_rel_change';
     const dt = s.iteration - prev.iteration;
-    if (Math.abs(prev.full - s.full) / (dt * Math.abs(first.full)) < tol) return 'converged_loss';
+    this.lastRate = Math.abs(prev.full - s.full) / (dt * Math.abs(first.full));
+    if (this.lastRate < tol) return 'converged_loss';
     if (s.full > prev.full) return 'loss_increase';
     return null;
   }

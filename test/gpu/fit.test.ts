@@ -174,3 +174,22 @@ describe('GPU fit vs CPU reference', () => {
     }
   });
 });
+
+describe('a fit about to stop waits for its samples', () => {
+  gpu.test('a fit that converges runs at most one submit (10 iterations) past its stopping sample', async (backend) => {
+    const loops: number[] = [];
+    const own = await createWebGPUBackend({ device: backend.device, trace: (phase) => { const m = /^loop \((\d+) iterations\)/.exec(phase); if (m) loops.push(Number(m[1])); } });
+    try {
+      const prob = makeProblem({ n: 20, rows: 8, cols: 9, k: 3, seed: 4, maxIter: 2000, lossEvery: 10, tol: 1e-4, noStop: false });
+      const r = await own.solve(prob);
+      expect(r.stopReason).toBe('converged_loss');
+      expect(r.nIter).toBeGreaterThanOrEqual(30); // several samples, so that up to three could be in flight
+      // without the wait the loop ran up to RING = 3 samples (30 iterations) ahead of the stop
+      expect(loops[0]).toBeLessThanOrEqual(r.nIter + 10);
+      const c = await solveCpu(prob);
+      expect(r.nIter).toBe(c.nIter);
+    } finally {
+      own.dispose();
+    }
+  });
+});
