@@ -1,6 +1,6 @@
 /**
  * Evidence for `autoFit` on generator data with ground truth; prints one JSON summary.
- *   npx tsc -p tsconfig.json && node dist/bench/auto-evidence.js [quality|rescale|speed|start|binned-tol|k|toy|all] [--backend cpu|webgpu] [--quick] [--more|--extra|--large|--edx] [--binned-tol T (toy)]
+ *   npx tsc -p tsconfig.json && node dist/bench/auto-evidence.js [quality|rescale|speed|start|binned-tol|extrapolation|k|toy|all] [--backend cpu|webgpu] [--quick] [--more|--extra|--large|--edx] [--binned-tol T (toy)]
  * (toy with WebGPU on lavapipe: VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.json … toy --backend webgpu)
  *
  * - quality: auto's matched map MSE vs the best point of an oracle (λ, μ) grid at full resolution
@@ -329,6 +329,45 @@ async function binnedTolStudy() {
   summary['binnedTol'] = rows;
 }
 
+/**
+ * Extrapolation β of the fine-tune (SmoothNMFOptions.extrapolation): from the same start (binned
+ * fit without extrapolation, blended start), the iterations until the loss first reaches the
+ * converged loss of an ESPM-step scratch fit, for β = 0 … 0.9; the binned fit's own iterations
+ * with and without extrapolation. Loss sampled every 10 iterations (the extrapolation pauses at
+ * each sample), so counts are multiples of 10. Run with --backend cpu for the float64 reference.
+ */
+async function extrapolationStudy() {
+  const rows = [];
+  const studies = [
+    { rows: 48, cols: 48, counts: 20, seed: 1, lambdaBinned: 0.3162, mu: 1, b: 3 },
+    { rows: 48, cols: 48, counts: 100, seed: 2, lambdaBinned: 0.5623, mu: 1, b: 2 },
+    { rows: 64, cols: 64, counts: 100, seed: 4, lambdaBinned: 0.3162, mu: 0.3162, b: 2 },
+    { rows: 128, cols: 128, counts: 100, seed: 5, lambdaBinned: 0.3162, mu: 0.3162, b: 2 },
+  ];
+  for (const c of quick ? studies.slice(0, 1) : studies) {
+    const ds = make(c);
+    const lambda = c.lambdaBinned * c.b ** 2.5;
+    const base = { components: 3, G: ds.G, shape: ds.shape, lambda, mu: c.mu, simplex: 'h' as const, normalize: true, noStop: true, backend };
+    const scratch = await fitSmoothNMF(ds.X, { ...base, majorizer: 'espm', maxIter: 1000 });
+    const target = convergedAt(scratch.losses) ?? scratch.losses[scratch.losses.length - 1];
+    const row: Record<string, unknown> = { config: c, lambda, scratchEspmConvergedAt: target.iteration };
+    const preOpts = { components: 3, G: ds.G, shape: ds.shape, backend, lambdas: [c.lambdaBinned], mus: [c.mu], refine: false, warmIter: 0, tuneMaxIter: 1, bin: c.b, skipFineTune: true };
+    const pre = await autoFit(ds.X, { ...preOpts, extrapolation: 0 });
+    const preExt = await autoFit(ds.X, { ...preOpts });
+    row['binnedIterations'] = { plain: pre.stages.binnedFit.iterations, extrapolated: preExt.stages.binnedFit.iterations };
+    const W0 = { rows: pre.W.rows, cols: pre.W.cols, data: pre.W.data.map((v) => v * pre.normFactor) };
+    const fine: Record<string, number | null> = {};
+    for (const beta of [0, 0.3, 0.5, 0.7, 0.9]) {
+      const r = await fitSmoothNMF(ds.X, { ...base, majorizer: 'tight', extrapolation: beta, maxIter: 200, init: 'custom', W0, H0: pre.H });
+      fine[`beta ${beta}`] = r.losses.find((l) => l.full <= target.full)?.iteration ?? null;
+    }
+    row['fineTuneIterationsToScratchLoss'] = fine;
+    rows.push(row);
+    process.stderr.write(`extrapolation ${JSON.stringify(row)}\n`);
+  }
+  summary['extrapolation'] = rows;
+}
+
 async function rescale() {
   const lamGrid = [0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64];
   const muGrid = [0, 0.03, 0.1, 0.3, 1, 3];
@@ -437,6 +476,7 @@ if (what === 'rescale' || what === 'all') await rescale();
 if (what === 'speed' || what === 'all') await speed();
 if (what === 'start' || what === 'all') await startStudy();
 if (what === 'binned-tol' || what === 'all') await binnedTolStudy();
+if (what === 'extrapolation' || what === 'all') await extrapolationStudy();
 if (what === 'k' || what === 'all') await kSelection();
 if (what === 'toy' || what === 'all') await toy();
 process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
