@@ -227,6 +227,9 @@ async function speed() {
         fineTuneSetupSeconds: fineWall - fine.solveSeconds,
         fineTuneSecondsPerIteration: finePerIter,
         startGapToEspmLoss: (fine.losses[0].full - espm.loss) / Math.abs(espm.loss),
+        // where it ends (fineMaxIter): above the target only by float32 loss resolution (~1e-7) or not
+        finalGapToEspmLoss: (fine.losses[fine.losses.length - 1].full - espm.loss) / Math.abs(espm.loss),
+        finalGapToTightLoss: (fine.losses[fine.losses.length - 1].full - tight.loss) / Math.abs(tight.loss),
         toEspmLoss: toEspm,
         toTightLoss: toTight,
       },
