@@ -16,14 +16,7 @@
 override WG: u32 = 64u;
 override K: u32 = 4u;
 
-struct Params {
-  n: u32, p: u32, k: u32, m: u32,
-  rows: u32, cols: u32, p0: u32, pc: u32,
-  segLen: u32, nSeg: u32, seg0: u32, flags: u32,
-  lsegLen: u32, nLseg: u32, lseg0: u32, batch: u32,
-  eps: f32, sigma: f32, xScale: f32, pPad: u32,
-  pcPad: u32, xTiny: f32, pad2: u32, pad3: u32,
-}
+// #include "lib/params.wgsl"   (struct Params: src/gpu/kernels.ts PARAMS_LAYOUT)
 // p total pixels, k components, p0/pc the span, segLen pixels per chunk, flags 1 restart, 2 check.
 
 @group(0) @binding(0) var<uniform> P: Params;

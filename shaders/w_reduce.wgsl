@@ -7,14 +7,7 @@ override SSTRIDE: u32 = 576u;
 // small (per batch, stride SSTRIDE): [0, K) colsum D, [16, 16+K) row sums of H, [32, 32+K) row max of H,
 // [48, 48+K*K) DᵀD (Frobenius), [304, 304+K*K) H Hᵀ (Frobenius), [560, 560+K) Σ_i max(D_ik, ε)
 
-struct Params {
-  n: u32, p: u32, k: u32, m: u32,
-  rows: u32, cols: u32, p0: u32, pc: u32,
-  segLen: u32, nSeg: u32, seg0: u32, flags: u32,
-  lsegLen: u32, nLseg: u32, lseg0: u32, batch: u32,
-  eps: f32, sigma: f32, xScale: f32, pPad: u32,
-  pcPad: u32, xTiny: f32, pad2: u32, pad3: u32,
-}
+// #include "lib/params.wgsl"   (struct Params: src/gpu/kernels.ts PARAMS_LAYOUT)
 // pPad, pcPad: row strides of H (k × pPad) and of an X chunk (n × pcPad), multiples of 8 pixels;
 // padding pixels hold X = 0 and H = 0.
 // flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16

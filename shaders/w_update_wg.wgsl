@@ -21,14 +21,7 @@ const MAXK: u32 = 16u;
 const MAXWG: u32 = 256u;
 const LANES: u32 = 32u;
 
-struct Params {
-  n: u32, p: u32, k: u32, m: u32,
-  rows: u32, cols: u32, p0: u32, pc: u32,
-  segLen: u32, nSeg: u32, seg0: u32, flags: u32,
-  lsegLen: u32, nLseg: u32, lseg0: u32, batch: u32,
-  eps: f32, sigma: f32, xScale: f32, pPad: u32,
-  pcPad: u32, xTiny: f32, pad2: u32, pad3: u32,
-}
+// #include "lib/params.wgsl"   (struct Params: src/gpu/kernels.ts PARAMS_LAYOUT)
 // flags: 1 = G given, 2 = simplex on H, 4 = simplex on W, 8 = Frobenius, 16 = X packed u16,
 //        64 = extrapolate this iteration (lib/w_extrapolate.wgsl)
 
