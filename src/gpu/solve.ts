@@ -136,6 +136,8 @@ function validate(problems: readonly Problem[], maxK: number): void {
       throw new WebnmfError('usage', 'solveBatch: problems must agree on extrapolation, and when it is on, on lossEvery (the iterations that stay plain are shared)');
     }
   }
+  const beta = a.extrapolation ?? 0;
+  if (!(beta >= 0 && beta < 1)) throw new WebnmfError('usage', `extrapolation must be from 0 up to (not including) 1, got ${beta}`);
   const unsupported = unsupportedReason(a, maxK);
   if (unsupported) throw new WebnmfError('usage', `${unsupported}; use backend 'cpu'`);
   for (const q of problems) {
@@ -174,7 +176,6 @@ export async function solveBatchGpu(
   const shape = pr0.shape ?? { rows: 1, cols: p };
   const maxIter = Math.max(...problems.map((q) => q.maxIter));
   const beta = pr0.extrapolation ?? 0;
-  if (!(beta >= 0 && beta < 1)) throw new WebnmfError('usage', `extrapolation must be from 0 up to (not including) 1, got ${beta}`);
 
   // ---- layout: chunks and segments -------------------------------------------------------
   // Counts go to the GPU as u16 (X = scale · count; ESPM's fill of all-zero lines as a sentinel)
@@ -258,6 +259,17 @@ export async function solveBatchGpu(
     else device.queue.writeBuffer(buf, offset, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
   };
 
+  /** A uniform Params buffer for chunk c with these flags. */
+  const paramsFor = async (c: Chunk, fl: number, label: string) => {
+    const pb = await get(PARAMS_BYTES, U.UNIFORM | U.COPY_DST, label);
+    write(pb, packParams({
+      n, p, k, m, rows: shape.rows, cols: shape.cols, p0: c.p0, pc: c.pc, segLen, nSeg: nSegT, seg0: c.seg0,
+      flags: fl, lsegLen: ppt, nLseg: nLsegT, lseg0: c.lseg0, batch: B, eps: EPSILON, sigma: SIGMA_L, xScale: stored?.scale ?? 1, xTiny: stored?.fill ?? 0,
+      pPad, pcPad: align(c.pc),
+    }));
+    return pb;
+  };
+
   let ring: ReadbackRing<{ H: GPUBuffer; W: GPUBuffer }> | undefined;
   let scheduler: Scheduler | undefined; // for finally: frees the profiler's query set
   try {
@@ -281,25 +293,10 @@ export async function solveBatchGpu(
         write(buf, f32);
       }
       xBufs.push(buf);
-      const pb = await get(PARAMS_BYTES, U.UNIFORM | U.COPY_DST, `params chunk ${ci}`);
-      write(pb, packParams({
-        n, p, k, m, rows: shape.rows, cols: shape.cols, p0: c.p0, pc: c.pc, segLen, nSeg: nSegT, seg0: c.seg0,
-        flags, lsegLen: ppt, nLseg: nLsegT, lseg0: c.lseg0, batch: B, eps: EPSILON, sigma: SIGMA_L, xScale: stored?.scale ?? 1, xTiny: stored?.fill ?? 0,
-        pPad, pcPad,
-      }));
-      paramBufs.push(pb);
+      paramBufs.push(await paramsFor(c, flags, `params chunk ${ci}`));
     }
     // w_update's params at extrapolated iterations: chunk 0's with the extrapolate flag
-    let paramsExtrapolate = paramBufs[0];
-    if (beta > 0) {
-      paramsExtrapolate = await get(PARAMS_BYTES, U.UNIFORM | U.COPY_DST, 'params extrapolate');
-      const c = chunks[0];
-      write(paramsExtrapolate, packParams({
-        n, p, k, m, rows: shape.rows, cols: shape.cols, p0: c.p0, pc: c.pc, segLen, nSeg: nSegT, seg0: c.seg0,
-        flags: flags | FLAG.extrapolate, lsegLen: ppt, nLseg: nLsegT, lseg0: c.lseg0, batch: B, eps: EPSILON, sigma: SIGMA_L, xScale: stored?.scale ?? 1, xTiny: stored?.fill ?? 0,
-        pPad, pcPad: align(c.pc),
-      }));
-    }
+    const paramsExtrapolate = beta > 0 ? await paramsFor(chunks[0], flags | FLAG.extrapolate, 'params extrapolate') : paramBufs[0];
 
     const probs = new Float32Array(B * PSTRIDE);
     const small = new Float32Array(B * SSTRIDE);

@@ -12,12 +12,11 @@
  * Tolerances: those of test/gpu/kernels.test.ts at two iterations (5e-5 relative on H), loss
  * samples relative 2e-5.
  */
-import { afterAll, describe, expect } from 'vitest';
-import { solveCpu } from '../../src/cpu/solve.js';
-import { createWebGPUBackend, type WebGPUBackend } from '../../src/gpu/index.js';
+import { describe, expect } from 'vitest';
+import { solveCpu, toFloat64 } from '../../src/cpu/solve.js';
 import type { Matrix64, Problem } from '../../src/types.js';
 import { expectClose } from '../helpers/compare.js';
-import { gpuSuite, makeProblem, type ProblemSpec } from './harness.js';
+import { gpuSuite, makeProblem, mostlyZero, variantBackends, type ProblemSpec } from './harness.js';
 
 const gpu = gpuSuite(import.meta.url);
 
@@ -49,23 +48,11 @@ function closeMat(a: Matrix64, e: Matrix64, label: string, rel: number): void {
 const problemFor = (setting: Partial<ProblemSpec>, shape: Omit<ProblemSpec, 'seed'>, sparseX: boolean, extra: Partial<ProblemSpec>): Problem => {
   const mu = Array.isArray(setting.mu) ? setting.mu.slice(0, shape.k) : setting.mu;
   const dense = makeProblem({ ...shape, ...setting, mu, seed: shape.n * 13 + shape.k, noStop: true, ...extra });
-  if (!sparseX) return { ...dense, extrapolation: BETA };
-  // 70 % zeros (no empty pixel), so that 'auto' would pick the sparse layout too
-  const { rows: n, cols: p } = dense.X;
-  const data = Float64Array.from(dense.X.data, (v, j) => ((j * 7919) % 10 < 7 ? 0 : v));
-  for (let j = 0; j < p; j++) if ([...Array(n).keys()].every((i) => data[i * p + j] === 0)) data[j] = 1;
-  return { ...dense, X: { rows: n, cols: p, data }, extrapolation: BETA };
+  return { ...dense, ...(sparseX ? { X: mostlyZero(toFloat64(dense.X)) } : {}), extrapolation: BETA };
 };
 
 describe.each(VARIANTS)('extrapolation, wUpdate $wUpdate, hSplit $hSplit, vs CPU reference', ({ wUpdate, hSplit }) => {
-  const backends = new Map<boolean, Promise<WebGPUBackend>>();
-  const backendFor = (device: GPUDevice, sparseX: boolean) => {
-    if (!backends.has(sparseX)) backends.set(sparseX, createWebGPUBackend({ device, wUpdate, hSplit, sparseX }));
-    return backends.get(sparseX)!;
-  };
-  afterAll(async () => {
-    for (const b of backends.values()) (await b).dispose();
-  });
+  const backendFor = variantBackends({ wUpdate, hSplit });
   for (const [name, setting] of Object.entries(SETTINGS)) {
     for (const sparseX of setting.loss === 'frobenius' ? [false] : [false, true]) {
       for (const shape of SHAPES) {

@@ -231,3 +231,35 @@ export function deviation(a: ArrayLike<number>, e: ArrayLike<number>): { abs: nu
   }
   return { abs, rel, scaled: abs / emax };
 }
+
+/**
+ * Backends with engine options (kernel variants), one per X layout so that each pipeline compiles
+ * once per variant (software compiles are slow), on the suite's device; disposed in afterAll.
+ * Call inside a describe block.
+ */
+export function variantBackends(opts: Omit<WebGPUBackendOptions, 'device' | 'sparseX'>): (device: GPUDevice, sparseX: boolean) => Promise<WebGPUBackend> {
+  const backends = new Map<boolean, Promise<WebGPUBackend>>();
+  afterAll(async () => {
+    for (const b of backends.values()) (await b).dispose();
+  });
+  return (device, sparseX) => {
+    if (!backends.has(sparseX)) backends.set(sparseX, createWebGPUBackend({ ...opts, device, sparseX }));
+    return backends.get(sparseX)!;
+  };
+}
+
+/**
+ * X with 70 % of its entries zeroed (and no pixel left empty), so that 'auto' would pick the
+ * sparse layout too; from a random start the simplex then forces up entries whose update wanted
+ * them small (the case of the shift by min den in h_update.wgsl).
+ */
+export function mostlyZero(X: Matrix64): Matrix64 {
+  const { rows: n, cols: p } = X;
+  const data = Float64Array.from(X.data, (v, j) => ((j * 7919) % 10 < 7 ? 0 : v));
+  for (let j = 0; j < p; j++) {
+    let empty = true;
+    for (let i = 0; i < n && empty; i++) empty = data[i * p + j] === 0;
+    if (empty) data[j] = 1;
+  }
+  return { rows: n, cols: p, data };
+}

@@ -10,13 +10,13 @@
  * loss parts: relative 2e-5 + absolute 2e-7·mean(X) (f32 partial sums over ≤ 17·153 elements,
  * summed in float64; each element's f32 KL term errs by ~1e-7·X).
  */
-import { afterAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import { computeD, hStep, klConstant, lossParts, relativeChange, wStep } from '../../src/cpu/steps.js';
 import { toFloat64 } from '../../src/cpu/solve.js';
 import type { Matrix64, Problem } from '../../src/types.js';
 import { expectClose } from '../helpers/compare.js';
-import { createWebGPUBackend, type WebGPUBackend } from '../../src/gpu/index.js';
-import { gpuSuite, makeProblem, type ProblemSpec } from './harness.js';
+import { createWebGPUBackend } from '../../src/gpu/index.js';
+import { gpuSuite, makeProblem, mostlyZero, variantBackends, type ProblemSpec } from './harness.js';
 
 const gpu = gpuSuite(import.meta.url);
 
@@ -143,15 +143,7 @@ const VARIANTS = [
   { wUpdate: 'workgroup', hSplit: 16 },
 ] as const;
 describe.each(VARIANTS)('kernel variants wUpdate $wUpdate, hSplit $hSplit vs CPU reference', ({ wUpdate, hSplit }) => {
-  // one backend per layout, so each pipeline compiles once per variant (software compiles are slow)
-  const backends = new Map<boolean, Promise<WebGPUBackend>>();
-  const backendFor = (device: GPUDevice, sparseX: boolean) => {
-    if (!backends.has(sparseX)) backends.set(sparseX, createWebGPUBackend({ device, wUpdate, hSplit, sparseX }));
-    return backends.get(sparseX)!;
-  };
-  afterAll(async () => {
-    for (const b of backends.values()) (await b).dispose();
-  });
+  const backendFor = variantBackends({ wUpdate, hSplit });
   for (const [name, setting] of Object.entries(SETTINGS)) {
     // KL settings also with X in the sparse layout, whose loss reads Σ_i max(D_ik, ε) from this kernel
     for (const sparseX of setting.loss === 'frobenius' ? [false] : [false, true]) {
@@ -160,13 +152,10 @@ describe.each(VARIANTS)('kernel variants wUpdate $wUpdate, hSplit $hSplit vs CPU
         gpu.test(label, async (backend) => {
           const mu = Array.isArray(setting.mu) ? setting.mu.slice(0, shape.k) : setting.mu;
           const dense = makeProblem({ ...shape, ...setting, mu, seed: shape.n * 17 + shape.k, maxIter: 2, lossEvery: 1, snapshots: [1, 2] });
-          const { rows: n, cols: p } = dense.X;
           // 70 % of X zeroed: from this random start the simplex then forces up entries whose update
           // wanted them small, where den + ν cancels; solved for ν itself (before the shift by
           // min den in h_update.wgsl) that put H⁺ 3e-4 off the float64 step at 600 channels
-          const data = sparseX ? Float64Array.from(dense.X.data, (v, j) => ((j * 7919) % 10 < 7 ? 0 : v)) : dense.X.data;
-          if (sparseX) for (let j = 0; j < p; j++) if ([...Array(n).keys()].every((i) => data[i * p + j] === 0)) data[j] = 1; // no empty pixel
-          const prob: Problem = { ...dense, X: { rows: n, cols: p, data } };
+          const prob: Problem = sparseX ? { ...dense, X: mostlyZero(toFloat64(dense.X)) } : dense;
           const own = await backendFor(backend.device, sparseX);
           {
             const X = toFloat64(prob.X);
