@@ -47,6 +47,11 @@ export interface InitOptions {
   W0?: Matrix;
   /** Custom start, k × p. */
   H0?: Matrix;
+  /**
+   * Internal (prepareProblem): every value of X is already known finite and ≥ 0, so the check
+   * pass over X is skipped. Direct callers leave it unset.
+   */
+  xChecked?: boolean;
 }
 
 export interface InitResult {
@@ -196,9 +201,11 @@ export function initialize(X: Matrix, opts: InitOptions): InitResult {
   const p = X.cols;
   if (X.data.length !== n * p) throw inputError(`X is ${shape(X)} but has ${X.data.length} values`);
   if (!Number.isInteger(k) || k < 1) throw usageError(`components must be a positive integer, got ${k}`);
-  for (let i = 0; i < X.data.length; i++) {
-    if (!(X.data[i] >= 0 && X.data[i] < Infinity)) {
-      throw inputError(`X must be non-negative and finite-valued; X[${Math.floor(i / p)}][${i % p}] = ${X.data[i]}`);
+  if (opts.xChecked !== true) {
+    const d = X.data;
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i];
+      if (!(v >= 0 && v < Infinity)) throw inputError(`X must be non-negative and finite-valued; X[${Math.floor(i / p)}][${i % p}] = ${v}`);
     }
   }
   if (G !== undefined) {

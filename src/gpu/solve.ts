@@ -19,7 +19,7 @@ import {
 } from './kernels.js';
 import type { BufferPool } from './pool.js';
 import { ReadbackRing, Scheduler } from './scheduler.js';
-import { countsScale, fillRowsOf, sparseChunk, u16Chunk } from './x-layout.js';
+import { countsScaleOf, fillRowsFrom, scanX, sparseChunk, u16Chunk } from './x-layout.js';
 
 export interface EngineOptions {
   /** Force chunks of at most this many pixels (tests); default: as large as one binding allows. */
@@ -145,6 +145,53 @@ function validate(problems: readonly Problem[], maxK: number): void {
   }
 }
 
+/**
+ * D0 = G W0 of one problem in float64 (returned), and into small at sb the sums its first
+ * iterations read: D0's column sums (as they are and clamped at ε), H0's row sums and maxima,
+ * DᵀD. A function of its own so that V8 compiles these loops: the long solveBatchGpu runs
+ * unoptimised, and they cost milliseconds there even on small problems.
+ */
+function startSums(q: Problem, G: Matrix64 | undefined, small: Float32Array, sb: number): Float64Array {
+  const k = q.components;
+  const n = q.X.rows;
+  const p = q.X.cols;
+  const m = G ? G.cols : n;
+  const W0 = q.W0.data;
+  const H0 = q.H0.data;
+  const D0 = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < k; c++) {
+      let s = 0;
+      if (G) for (let j = 0; j < m; j++) s += G.data[i * m + j] * W0[j * k + c];
+      else s = W0[i * k + c];
+      D0[i * k + c] = s;
+    }
+  }
+  for (let c = 0; c < k; c++) {
+    let cs = 0;
+    for (let i = 0; i < n; i++) cs += D0[i * k + c];
+    small[sb + SMALL.dsum + c] = cs;
+    let csc = 0;
+    for (let i = 0; i < n; i++) csc += Math.max(D0[i * k + c], EPSILON);
+    small[sb + SMALL.dsumClamped + c] = csc;
+    let rs = 0;
+    let mx = -Infinity;
+    for (let j = 0; j < p; j++) {
+      const h = H0[c * p + j];
+      rs += h;
+      mx = Math.max(mx, h);
+    }
+    small[sb + SMALL.hsum + c] = rs;
+    small[sb + SMALL.hmax + c] = mx;
+    for (let c2 = 0; c2 < k; c2++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += D0[i * k + c] * D0[i * k + c2];
+      small[sb + SMALL.dtd + c * k + c2] = s;
+    }
+  }
+  return D0;
+}
+
 export async function solveBatchGpu(
   ctx: GpuContext,
   cache: KernelCache,
@@ -178,8 +225,15 @@ export async function solveBatchGpu(
   const beta = pr0.extrapolation ?? 0;
 
   // ---- layout: chunks and segments -------------------------------------------------------
+  const mode = opts.sparseX ?? 'auto';
+  // One pass over X answers what the layout choice asks of it (the scale search's minima, the
+  // zero count, the fill rows; on mostly-zero X the list of nonzeros that the scale check and
+  // the sparse layout then read instead of X: x-layout.ts scanX). Forced float32 (packX false,
+  // no sparse layout) needs none of it.
+  // The scan (its list up to a quarter of X's size) is dropped once X is uploaded.
+  let scan = opts.packX !== false || (!frob && mode !== false) ? scanX(X) : null;
   // Counts go to the GPU as u16 (X = scale · count; ESPM's fill of all-zero lines as a sentinel)
-  const counts = opts.packX === false ? null : countsScale(X.data);
+  const counts = opts.packX === false ? null : countsScaleOf(X, scan!);
   const packed = counts !== null;
   const scale = counts?.scale ?? null;
   const fill = counts?.fill ?? 0;
@@ -210,19 +264,16 @@ export async function solveBatchGpu(
   }
   const nSegT = seg0;
   const nLsegT = lseg0;
-  // The sparse layout: forced, or ('auto') on mostly zero counts. The zero count comes first: it
-  // is one cheap pass, and the scale search (up to two more) only runs where it can matter.
-  const mode = opts.sparseX ?? 'auto';
+  // The sparse layout: forced, or ('auto') on mostly zero counts.
   // ESPM's ε-filled empty channels: zeros for the sparse layout, which leaves them out (fillRowsOf)
-  const fillRows = counts && !frob ? fillRowsOf(X, counts.fill) : null;
+  const fillRows = counts && !frob ? fillRowsFrom(X, scan!, counts.fill) : null;
   let mostlyZero = false;
   if (mode === 'auto' && !frob) {
-    let zeros = 0;
-    for (let j = 0; j < X.data.length; j++) if (X.data[j] === 0) zeros++;
+    let zeros = X.data.length - scan!.nnz;
     if (fillRows) for (let i = 0; i < n; i++) zeros += fillRows[i] * p;
     mostlyZero = zeros >= SPARSE_MIN_ZERO_FRACTION[ctx.software ? 'software' : 'gpu'] * X.data.length;
   }
-  const sparseScale = (mode === true || mostlyZero) && !frob ? counts ?? countsScale(X.data) : null;
+  const sparseScale = (mode === true || mostlyZero) && !frob ? (opts.packX === false ? countsScaleOf(X, scan!) : counts) : null;
   const sparseWhyNot = frob ? 'the Frobenius loss reads every element' : sparseScale === null ? 'X is not integer counts (times one scale) below 65535' : n > 65536 ? `X has ${n} channels (at most 65536)` : segLen > 65536 ? `segLen ${segLen} is above 65536` : null;
   if (mode === true && sparseWhyNot) throw new WebnmfError('usage', `sparseX: the sparse layout does not apply here: ${sparseWhyNot}; leave sparseX at 'auto'`);
   const sparse = (mode === true || mostlyZero) && !sparseWhyNot;
@@ -278,7 +329,7 @@ export async function solveBatchGpu(
     for (const [ci, c] of chunks.entries()) {
       const pcPad = align(c.pc);
       const count = n * pcPad; // rows padded with zeros to a multiple of 8 pixels
-      const words = sparse ? sparseChunk(X, stored!.scale, stored!.fill, c.p0, c.pc, pcPad, segLen, stored === counts ? fillRows : null) : null;
+      const words = sparse ? sparseChunk(X, stored!.scale, stored!.fill, c.p0, c.pc, pcPad, segLen, stored === counts ? fillRows : null, scan) : null;
       if (words && words.byteLength > bindLimit) {
         throw new WebnmfError('usage', `sparseX: a chunk of ${c.pc} pixels holds ${words.byteLength} bytes as nonzero counts, above this device's maxStorageBufferBindingSize ${bindLimit}; the data are too dense for the sparse layout: leave sparseX at 'auto'`);
       }
@@ -295,6 +346,7 @@ export async function solveBatchGpu(
       xBufs.push(buf);
       paramBufs.push(await paramsFor(c, flags, `params chunk ${ci}`));
     }
+    scan = null;
     // w_update's params at extrapolated iterations: chunk 0's with the extrapolate flag
     const paramsExtrapolate = beta > 0 ? await paramsFor(chunks[0], flags | FLAG.extrapolate, 'params extrapolate') : paramBufs[0];
 
@@ -317,40 +369,7 @@ export async function solveBatchGpu(
       }
       Winit.set(q.W0.data, b * m * k);
       for (let c = 0; c < k; c++) Hinit.set(q.H0.data.subarray(c * p, (c + 1) * p), (b * k + c) * pPad);
-      // D0 = G W0 in float64, its column sums, H0's row sums and maxima, DᵀD.
-      const D0 = new Float64Array(n * k);
-      for (let i = 0; i < n; i++) {
-        for (let c = 0; c < k; c++) {
-          let s = 0;
-          if (G) for (let j = 0; j < m; j++) s += G.data[i * m + j] * q.W0.data[j * k + c];
-          else s = q.W0.data[i * k + c];
-          D0[i * k + c] = s;
-        }
-      }
-      Dinit.set(D0, b * n * k);
-      const sb = b * SSTRIDE;
-      for (let c = 0; c < k; c++) {
-        let cs = 0;
-        for (let i = 0; i < n; i++) cs += D0[i * k + c];
-        small[sb + SMALL.dsum + c] = cs;
-        let csc = 0;
-        for (let i = 0; i < n; i++) csc += Math.max(D0[i * k + c], EPSILON);
-        small[sb + SMALL.dsumClamped + c] = csc;
-        let rs = 0;
-        let mx = -Infinity;
-        for (let j = 0; j < p; j++) {
-          const h = q.H0.data[c * p + j];
-          rs += h;
-          mx = Math.max(mx, h);
-        }
-        small[sb + SMALL.hsum + c] = rs;
-        small[sb + SMALL.hmax + c] = mx;
-        for (let c2 = 0; c2 < k; c2++) {
-          let s = 0;
-          for (let i = 0; i < n; i++) s += D0[i * k + c] * D0[i * k + c2];
-          small[sb + SMALL.dtd + c * k + c2] = s;
-        }
-      }
+      Dinit.set(startSums(q, G, small, b * SSTRIDE), b * n * k);
     }
     const probsBuf = await get(probs.byteLength, S, 'probs');
     write(probsBuf, probs);

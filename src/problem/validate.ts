@@ -21,11 +21,8 @@ import type {
 const usage = (m: string) => new WebnmfError('usage', m);
 const input = (m: string) => new WebnmfError('input', m);
 
-/**
- * Checks a matrix's structure and that every value is finite (and ≥ 0 unless `nonNegative` is
- * false, e.g. for PCA); names the first bad entry.
- */
-export function validateData(A: Matrix, name: string, { nonNegative = true }: { nonNegative?: boolean } = {}): void {
+/** A matrix's structure: an object with Float32/Float64 data of positive integer rows × cols values. */
+export function validateShape(A: Matrix, name: string): void {
   if (!A || typeof A !== 'object' || !('data' in A)) {
     throw usage(`${name} must be a matrix { rows, cols, data: Float32Array | Float64Array }`);
   }
@@ -38,17 +35,42 @@ export function validateData(A: Matrix, name: string, { nonNegative = true }: { 
   if (A.data.length !== A.rows * A.cols) {
     throw input(`${name} is declared ${A.rows} × ${A.cols} = ${A.rows * A.cols} values but its data holds ${A.data.length}`);
   }
+}
+
+/**
+ * The error for the bad value at flat index i (NaN, ±Inf, or negative where `nonNegative`): shared
+ * by `validateData` and passes that validate while they read X for something else (prepareProblem).
+ */
+export function badValueError(A: Matrix, name: string, i: number, nonNegative = true): WebnmfError {
+  const v = A.data[i];
+  const r = Math.floor(i / A.cols);
+  const c = i % A.cols;
+  const what = Number.isNaN(v) ? 'NaN' : v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : `negative (${v})`;
+  return input(
+    `${name} has a ${what} value at row ${r}, column ${c} (flat index ${i}); ` +
+      (nonNegative ? 'NMF needs finite non-negative data: clean or clip the input first' : 'it must be finite: clean the input first'),
+  );
+}
+
+/**
+ * Checks a matrix's structure and that every value is finite (and ≥ 0 unless `nonNegative` is
+ * false, e.g. for PCA); names the first bad entry.
+ */
+export function validateData(A: Matrix, name: string, { nonNegative = true }: { nonNegative?: boolean } = {}): void {
+  validateShape(A, name);
   const d = A.data;
-  for (let i = 0; i < d.length; i++) {
-    const v = d[i];
-    if (Number.isFinite(v) && (v >= 0 || !nonNegative)) continue;
-    const r = Math.floor(i / A.cols);
-    const c = i % A.cols;
-    const what = Number.isNaN(v) ? 'NaN' : v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : `negative (${v})`;
-    throw input(
-      `${name} has a ${what} value at row ${r}, column ${c} (flat index ${i}); ` +
-        (nonNegative ? 'NMF needs finite non-negative data: clean or clip the input first' : 'it must be finite: clean the input first'),
-    );
+  const len = d.length;
+  // Two loops so the common test is one compare pair per value: NaN fails both `>=` and `<`.
+  if (nonNegative) {
+    for (let i = 0; i < len; i++) {
+      const v = d[i];
+      if (!(v >= 0 && v < Infinity)) throw badValueError(A, name, i, true);
+    }
+  } else {
+    for (let i = 0; i < len; i++) {
+      const v = d[i];
+      if (!(v > -Infinity && v < Infinity)) throw badValueError(A, name, i, false);
+    }
   }
 }
 
