@@ -76,6 +76,23 @@ describe('products and transpose', () => {
     expect(maxAbsDiff(matmulTransB(A, C), matmul(A, transpose(C)))).toBeLessThan(1e-14);
   });
 
+  it('matmulTransA of a thin A (zero-skipping order) equals the sum over l in order, bit for bit', () => {
+    for (const r of [1, 3, 8, 9]) {
+      const A = randomMatrix(40, r, 10 + r);
+      const B = randomMatrix(40, 33, 20 + r);
+      for (let i = 0; i < B.data.length; i++) if (i % 5 !== 0) B.data[i] = 0; // 80 % zeros, like counts
+      const want = zeros(r, 33);
+      for (let i = 0; i < r; i++) {
+        for (let j = 0; j < 33; j++) {
+          let sum = 0;
+          for (let l = 0; l < 40; l++) sum += A.data[l * r + i] * B.data[l * 33 + j];
+          want.data[i * 33 + j] = sum;
+        }
+      }
+      expect(Array.from(matmulTransA(A, B).data)).toEqual(Array.from(want.data));
+    }
+  });
+
   it('accepts float32 inputs', () => {
     const A = { rows: 2, cols: 2, data: new Float32Array([1, 2, 3, 4]) };
     expect(toRows(matmul(A, identity(2)))).toEqual([
@@ -273,6 +290,203 @@ describe('truncatedSVD (randomized)', () => {
     expect(Array.from(a.U.data)).toEqual(Array.from(g.U.data));
     expect(maxAbsDiff({ rows: 3, cols: 3000, data: g.Vt.data }, { rows: 3, cols: 3000, data: r.Vt.data })).toBeLessThan(1e-9);
     expect(() => truncatedSVD(X, 3, { method: 'qr' as never })).toThrow(/method must be/);
+  });
+});
+
+describe('truncatedSVD: routes, adaptive stop, explicit iterations', () => {
+  /**
+   * Sparse rank 6 plus noise, like EDX counts of 6 phases: factors with a `density` share of
+   * nonzeros (so X has ~6·density² nonzero), separated scales, noise on the nonzeros only.
+   */
+  function sparseLowRank(rows: number, cols: number, density: number, seed: number): Matrix64 {
+    const r = new Random(seed);
+    const X = zeros(rows, cols);
+    for (let t = 0; t < 6; t++) {
+      const a = Array.from({ length: rows }, () => (r.uniform() < density ? r.uniform() : 0));
+      const b = Array.from({ length: cols }, () => (r.uniform() < density ? r.uniform() * 2 ** (6 - t) : 0));
+      for (let i = 0; i < rows; i++) if (a[i] !== 0) for (let j = 0; j < cols; j++) X.data[i * cols + j] += a[i] * b[j];
+    }
+    for (let i = 0; i < X.data.length; i++) if (X.data[i] !== 0) X.data[i] += 0.01 * r.uniform();
+    return X;
+  }
+
+  /** A sparse X whose spectrum is flat beyond σ₁ (random mask on a rank-6 matrix): slow to converge. */
+  function maskedLowRank(rows: number, cols: number, density: number, seed: number): Matrix64 {
+    const r = new Random(seed);
+    const X = zeros(rows, cols);
+    for (let t = 0; t < 6; t++) {
+      const a = Array.from({ length: rows }, () => r.uniform());
+      const b = Array.from({ length: cols }, () => r.uniform() * 2 ** (6 - t));
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) X.data[i * cols + j] += a[i] * b[j];
+    }
+    for (let i = 0; i < X.data.length; i++) X.data[i] = r.uniform() < density ? X.data[i] : 0;
+    return X;
+  }
+
+  /** Max over the k triplets of |σ − σₑ|/σₑ and of the angle (‖a ∓ b‖) between u's and v's. */
+  function tripletError(a: { U: Matrix64; S: Float64Array; Vt: Matrix64 }, e: { U: Matrix64; S: Float64Array; Vt: Matrix64 }, k: number) {
+    let s = 0;
+    let angle = 0;
+    const c = a.Vt.cols;
+    for (let j = 0; j < k; j++) {
+      s = Math.max(s, Math.abs(a.S[j] - e.S[j]) / e.S[j]);
+      const ua = Float64Array.from({ length: a.U.rows }, (_, i) => a.U.data[i * a.U.cols + j]);
+      const ue = Float64Array.from({ length: e.U.rows }, (_, i) => e.U.data[i * e.U.cols + j]);
+      const va = a.Vt.data.subarray(j * c, (j + 1) * c);
+      const ve = e.Vt.data.subarray(j * c, (j + 1) * c);
+      for (const [x, y] of [
+        [ua, ue],
+        [va, ve],
+      ] as const) {
+        const sign = dot(x, y) < 0 ? -1 : 1;
+        let d = 0;
+        for (let i = 0; i < x.length; i++) d += (x[i] - sign * y[i]) ** 2;
+        angle = Math.max(angle, Math.sqrt(d));
+      }
+    }
+    return { s, angle };
+  }
+
+  it('the adaptive stop ends early once the Ritz values settle and still gives the exact triplets; a flat spectrum runs to the maximum', () => {
+    for (const [rows, cols] of [
+      [40, 600],
+      [600, 40],
+    ] as const) {
+      const X = sparseLowRank(rows, cols, 0.3, 11);
+      const exact = svd(X);
+      const a = truncatedSVD(X, 3, { seed: 1, method: 'randomized' });
+      expect(a.route).toBe('randomized');
+      expect(a.iterations).toBeGreaterThan(0);
+      expect(a.iterations).toBeLessThan(4); // the maximum is 8: sklearn's 7 (k < 0.1·min(r, c)) plus one
+      const err = tripletError(a, exact, 3);
+      expect(err.s).toBeLessThan(1e-12);
+      expect(err.angle).toBeLessThan(1e-9);
+    }
+    // Beyond σ₁ this spectrum is flat (σ₁₇/σ₃ ≈ 0.7): the iterations run to the maximum, sklearn's
+    // count plus one (7 where k < 0.1·min(r, c), else 4), unless the tolerance is loosened.
+    const flat = maskedLowRank(40, 600, 0.3, 11);
+    expect(truncatedSVD(flat, 3, { seed: 1, method: 'randomized' }).iterations).toBe(8);
+    expect(truncatedSVD(flat, 4, { seed: 1, method: 'randomized' }).iterations).toBe(5);
+    const loose = truncatedSVD(flat, 3, { seed: 1, method: 'randomized', tolerance: 1e-3 });
+    expect(loose.iterations).toBeGreaterThan(0);
+    expect(loose.iterations).toBeLessThan(8);
+    expect(() => truncatedSVD(zeros(3, 3), 1, { tolerance: -1 })).toThrow(/tolerance/);
+  });
+
+  it('an explicit powerIterations runs exactly that many: the result is the Rayleigh–Ritz of (X Xᵀ)^q X Ω', () => {
+    // A flat spectrum (Gaussian X) so that every iteration still changes the result.
+    const rows = 30;
+    const cols = 120;
+    const k = 3;
+    const l = 7; // k + oversamples
+    const seed = 5;
+    const X = randomMatrix(rows, cols, 77);
+    /** The range finder written out plainly: Q = orth((X Xᵀ)^q X Ω) by Gram–Schmidt on dense products, then B = Qᵀ X. */
+    function reference(q: number): Matrix64 {
+      const rng = new Random(seed);
+      const omega = zeros(cols, l);
+      for (let i = 0; i < omega.data.length; i++) omega.data[i] = rng.normal();
+      let Y = matmul(X, omega);
+      for (let it = 0; it <= q; it++) {
+        Y = svd(Y).U; // orthonormal basis of the same span
+        if (it < q) Y = matmul(X, matmulTransA(X, Y));
+      }
+      const B = matmulTransA(Y, X); // l × cols
+      return matmul(Y, svd(B).U); // Ritz vectors, descending
+    }
+    const refs = [0, 1, 2, 3, 4].map(reference);
+    for (const q of [0, 1, 3]) {
+      const res = truncatedSVD(X, k, { seed, powerIterations: q, oversamples: l - k, method: 'randomized' });
+      expect(res.iterations).toBe(q);
+      for (let j = 0; j < k; j++) {
+        const u = column(res.U, j);
+        expect(Math.abs(Math.abs(dot(u, column(refs[q], j))) - 1)).toBeLessThan(1e-9);
+        // … and not the result of one iteration more (the test can tell them apart)
+        expect(Math.abs(Math.abs(dot(u, column(refs[q + 1], j))) - 1)).toBeGreaterThan(1e-6);
+      }
+    }
+  });
+
+  it("'auto' forms the Gram matrix and iterates on it when the short side is large and X sparse", () => {
+    const X = sparseLowRank(300, 3000, 0.15, 3);
+    const a = truncatedSVD(X, 3, { seed: 2 });
+    expect(a.route).toBe('gramIterations');
+    expect(a.iterations).toBeGreaterThan(0);
+    expect(a.iterations).toBeLessThan(8);
+    const g = truncatedSVD(X, 3, { method: 'gram' });
+    expect([g.route, g.iterations]).toEqual(['gram', 0]);
+    const err = tripletError(a, g, 3);
+    expect(err.s).toBeLessThan(1e-12);
+    expect(err.angle).toBeLessThan(1e-8);
+    expect(orthogonalityError(a.U)).toBeLessThan(1e-12);
+    // A flat spectrum beyond σ₁ needs many more (cheap) iterations there; they still converge.
+    const F = maskedLowRank(300, 3000, 0.1, 3);
+    const f = truncatedSVD(F, 3, { seed: 2 });
+    expect(f.iterations).toBeGreaterThan(8);
+    const ferr = tripletError(f, truncatedSVD(F, 3, { method: 'gram' }), 3);
+    expect(ferr.s).toBeLessThan(1e-11);
+    expect(ferr.angle).toBeLessThan(1e-5);
+  });
+
+  for (const wide of [true, false]) {
+    it(`keeps constant rows (ESPM's ε fill) out of the entries and still matches the exact SVD (${wide ? 'wide' : 'tall'} X)`, () => {
+      const base = sparseLowRank(60, 500, 0.2, 21);
+      for (let i = 0; i < 60; i += 3) for (let j = 0; j < 500; j++) base.data[i * 500 + j] = 1e-3 * (1 + (i % 2));
+      for (let i = 1; i < 60; i += 7) for (let j = 0; j < 500; j++) base.data[i * 500 + j] = 0; // empty rows too
+      const X = wide ? base : transpose(base);
+      const exact = svd(X);
+      for (const method of ['auto', 'gram', 'randomized'] as const) {
+        const res = truncatedSVD(X, 4, { seed: 3, method });
+        const err = tripletError(res, exact, 4);
+        expect(err.s, method).toBeLessThan(1e-10);
+        expect(err.angle, method).toBeLessThan(1e-7);
+        expect(orthogonalityError(res.U)).toBeLessThan(1e-12);
+      }
+    });
+  }
+
+  it('returns zero triplets beyond the nonzero short side (k above the number of nonzero rows)', () => {
+    const X = zeros(50, 400);
+    const r = new Random(4);
+    for (const i of [7, 30]) for (let j = 0; j < 400; j++) X.data[i * 400 + j] = r.uniform() < 0.3 ? r.uniform() : 0;
+    const exact = svd(X);
+    for (const method of ['auto', 'gram', 'randomized'] as const) {
+      const res = truncatedSVD(X, 3, { seed: 0, method });
+      expect(tripletError(res, exact, 2).angle).toBeLessThan(1e-10);
+      expect(res.S[2]).toBe(0);
+      expect(res.U.data.every((x) => Number.isFinite(x))).toBe(true);
+      expect(res.Vt.data.every((x) => Number.isFinite(x))).toBe(true);
+      for (let i = 0; i < 50; i++) if (i !== 7 && i !== 30) expect(res.U.data[i * 3]).toBe(0);
+    }
+    const none = truncatedSVD(zeros(4, 9), 2);
+    expect(Array.from(none.S)).toEqual([0, 0]);
+  });
+
+  it("the exact Gram route's eigensolver handles repeated eigenvalues: X = [I | I] reconstructs", () => {
+    const n = 6;
+    const X = zeros(n, 2 * n);
+    for (let i = 0; i < n; i++) {
+      X.data[i * 2 * n + i] = 1;
+      X.data[i * 2 * n + n + i] = 1;
+    }
+    const { U, S, Vt } = truncatedSVD(X, n, { method: 'gram' });
+    for (let j = 0; j < n; j++) expect(S[j]).toBeCloseTo(Math.SQRT2, 14);
+    expect(orthogonalityError(U)).toBeLessThan(1e-14);
+    const US = zeros(n, n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) US.data[i * n + j] = U.data[i * n + j] * S[j];
+    expect(maxAbsDiff(matmul(US, Vt), X)).toBeLessThan(1e-14);
+  });
+
+  it('float32 input gives the float64 result to float32 rounding', () => {
+    const X = sparseLowRank(40, 700, 0.25, 6);
+    const X32 = { rows: X.rows, cols: X.cols, data: Float32Array.from(X.data) };
+    const X64 = { rows: X.rows, cols: X.cols, data: Float64Array.from(X32.data) };
+    for (const method of ['gram', 'randomized'] as const) {
+      const a = truncatedSVD(X32, 3, { seed: 1, method });
+      const b = truncatedSVD(X64, 3, { seed: 1, method });
+      expect(maxAbsDiff(a.U, b.U)).toBeLessThan(1e-12);
+      expect(maxAbsDiff(a.Vt, b.Vt)).toBeLessThan(1e-12);
+    }
   });
 });
 
