@@ -59,6 +59,9 @@ describe('autoFit', () => {
     expect(r.lambda).toBeCloseTo(r.lambdaBinned * r.bin.b ** 2.5, 12);
     expect(r.stages.fineTune.iterations).toBeGreaterThan(0);
     expect(r.stages.binnedFit.iterations).toBeGreaterThan(0);
+    // The binned fit samples its loss every 5 iterations (DEFAULT_BINNED_LOSS_EVERY), the fine-tune every 10.
+    expect(r.binnedLosses.slice(0, 3).map((l) => l.iteration)).toEqual([0, 5, 10]);
+    expect(r.losses.slice(0, 3).map((l) => l.iteration)).toEqual([0, 10, 20]);
     // Tuning (warm starts and candidates) with ESPM's step, the binned fit and the fine-tune with
     // the tight one by default.
     expect([...batchMajorizers]).toEqual(['espm']);
@@ -86,6 +89,7 @@ describe('autoFit', () => {
       /components 9 exceed what the data allows: at most .*G columns 8/,
     );
     await expect(autoFit(ds.X, { components: 3, shape: ds.shape, lambdas: [], backend: 'cpu' })).rejects.toThrow(/grid is empty/);
+    await expect(autoFit(ds.X, { components: 3, shape: ds.shape, binnedLossEvery: 0, backend: 'cpu' })).rejects.toThrow(/binnedLossEvery must be a positive integer, got 0/);
     const nanBackend: Backend = {
       name: 'cpu',
       solve: async () => {
