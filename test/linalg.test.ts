@@ -11,9 +11,9 @@ import {
   symmetricEigen,
   toRows,
   transpose,
-  truncatedSVD,
   zeros,
 } from '../src/cpu/linalg.js';
+import { truncatedSVD } from '../src/cpu/truncated-svd.js';
 import { Random } from '../src/random.js';
 import type { Matrix64 } from '../src/types.js';
 

@@ -28,7 +28,8 @@
 import { inputError, usageError } from '../errors.js';
 import { Random } from '../random.js';
 import { EPSILON, type InitMethod, type Matrix, type Matrix64, type SimplexMode } from '../types.js';
-import { lstsq, matmul, norm2, transpose, truncatedSVD, zeros } from './linalg.js';
+import { lstsq, matmul, norm2, transpose, zeros } from './linalg.js';
+import { truncatedSVD } from './truncated-svd.js';
 
 /** sklearn's `_initialize_nmf` eps: nndsvd entries below it are set to 0. */
 export const NNDSVD_EPS = 1e-6;

@@ -16,12 +16,13 @@
  *
  * Methods: 'exact' = eigendecomposition of the n × n covariance Z Zᵀ / (p − 1) (Jacobi; for up to
  * a few hundred channels) and the full scree; 'randomized' = Halko–Martinsson–Tropp on Z
- * (CPU: src/cpu/linalg.ts truncatedSVD; WebGPU: src/gpu/modes/pca.ts). 'auto': exact on the CPU
+ * (CPU: src/cpu/truncated-svd.ts truncatedSVD; WebGPU: src/gpu/modes/pca.ts). 'auto': exact on the CPU
  * when n ≤ 400, else randomized.
  * Signs: each loading's entry of largest magnitude is made positive (scores follow).
  */
 import { Estimator } from '../base-estimator.js';
-import { symmetricEigen, truncatedSVD } from '../cpu/linalg.js';
+import { symmetricEigen } from '../cpu/linalg.js';
+import { truncatedSVD } from '../cpu/truncated-svd.js';
 import { WebnmfError } from '../errors.js';
 import type { BackendName, Matrix, Matrix64 } from '../types.js';
 import { bool, checkMatrix, checkOptions, input, int, oneOf, resolveBackend, usage, type FitSummary } from './common.js';
