@@ -566,6 +566,33 @@ function sparseGram(start: Int32Array, idx: Int32Array, val: Float64Array, M: nu
   }
 }
 
+/**
+ * `product(In4, t4, out)` on In (rowsIn × t) widened to a multiple of 4 columns (zeros after In's),
+ * narrowed back to rowsOut × t: one pass over X's entries per 4 columns costs less than one per column.
+ */
+function inFours(In: Float64Array, rowsIn: number, rowsOut: number, t: number, product: (In4: Float64Array, t4: number, out: Float64Array) => void): Float64Array {
+  if (t % 4 === 0) {
+    const out = new Float64Array(rowsOut * t);
+    product(In, t, out);
+    return out;
+  }
+  const t4 = t + 4 - (t % 4);
+  const In4 = new Float64Array(rowsIn * t4);
+  for (let i = 0; i < rowsIn; i++) for (let u = 0; u < t; u++) In4[i * t4 + u] = In[i * t + u];
+  const out4 = new Float64Array(rowsOut * t4);
+  product(In4, t4, out4);
+  const out = new Float64Array(rowsOut * t);
+  for (let i = 0; i < rowsOut; i++) for (let u = 0; u < t; u++) out[i * t + u] = out4[i * t4 + u];
+  return out;
+}
+
+/** out (rowsOut × t) += u (vᵀ In): X's rank-one part (the ε-filled rows) applied from either side. */
+function addRankOne(out: Float64Array, u: Float64Array, rowsOut: number, v: Float64Array, In: Float64Array, rowsIn: number, t: number): void {
+  const vIn = new Float64Array(t);
+  for (let i = 0; i < rowsIn; i++) if (v[i] !== 0) for (let c = 0; c < t; c++) vIn[c] += v[i] * In[i * t + c];
+  for (let j = 0; j < rowsOut; j++) if (u[j] !== 0) for (let c = 0; c < t; c++) out[j * t + c] += u[j] * vIn[c];
+}
+
 /** Aᵀ Q (M × t) for Q (m × t) on the active short-side indices. */
 function longTimes(s: ShortSide, Q: Float64Array, t: number): Float64Array {
   const { M, m } = s;
@@ -574,28 +601,8 @@ function longTimes(s: ShortSide, Q: Float64Array, t: number): Float64Array {
     const B = { rows: m, cols: t, data: Q };
     return s.wide ? matmulTransA(s.X, B).data : matmul(s.X, B).data;
   }
-  let out: Float64Array;
-  if (t % 4 === 0) {
-    out = new Float64Array(M * t);
-    gatherRows(s.start, s.idx!, s.val!, M, Q, t, out);
-  } else {
-    // A multiple of 4 columns (zeros after Q's), then the first t kept: one pass over the
-    // entries per 4 columns costs less than one per column.
-    const t4 = t + 4 - (t % 4);
-    const Q4 = new Float64Array(m * t4);
-    for (let i = 0; i < m; i++) for (let u = 0; u < t; u++) Q4[i * t4 + u] = Q[i * t + u];
-    const out4 = new Float64Array(M * t4);
-    gatherRows(s.start, s.idx!, s.val!, M, Q4, t4, out4);
-    out = new Float64Array(M * t);
-    for (let j = 0; j < M; j++) for (let u = 0; u < t; u++) out[j * t + u] = out4[j * t4 + u];
-  }
-  if (s.a !== null) {
-    const a = s.a;
-    const b = s.b!;
-    const aq = new Float64Array(t); // aᵀ Q
-    for (let i = 0; i < m; i++) if (a[i] !== 0) for (let u = 0; u < t; u++) aq[u] += a[i] * Q[i * t + u];
-    for (let j = 0; j < M; j++) if (b[j] !== 0) for (let u = 0; u < t; u++) out[j * t + u] += b[j] * aq[u];
-  }
+  const out = inFours(Q, m, M, t, (Q4, t4, o) => gatherRows(s.start!, s.idx!, s.val!, M, Q4, t4, o));
+  if (s.a !== null) addRankOne(out, s.b!, M, s.a, Q, m, t); // b (aᵀ Q)
   return out;
 }
 
@@ -606,26 +613,8 @@ function shortTimes(s: ShortSide, Z: Float64Array, t: number): Float64Array {
     const B = { rows: M, cols: t, data: Z };
     return s.wide ? matmul(s.X, B).data : matmulTransA(s.X, B).data;
   }
-  let out: Float64Array;
-  if (t % 4 === 0) {
-    out = new Float64Array(m * t);
-    scatterRows(s.start, s.idx!, s.val!, M, Z, t, out);
-  } else {
-    const t4 = t + 4 - (t % 4);
-    const Z4 = new Float64Array(M * t4);
-    for (let j = 0; j < M; j++) for (let u = 0; u < t; u++) Z4[j * t4 + u] = Z[j * t + u];
-    const out4 = new Float64Array(m * t4);
-    scatterRows(s.start, s.idx!, s.val!, M, Z4, t4, out4);
-    out = new Float64Array(m * t);
-    for (let i = 0; i < m; i++) for (let u = 0; u < t; u++) out[i * t + u] = out4[i * t4 + u];
-  }
-  if (s.a !== null) {
-    const a = s.a;
-    const b = s.b!;
-    const bz = new Float64Array(t); // bᵀ Z
-    for (let j = 0; j < M; j++) if (b[j] !== 0) for (let u = 0; u < t; u++) bz[u] += b[j] * Z[j * t + u];
-    for (let i = 0; i < m; i++) if (a[i] !== 0) for (let u = 0; u < t; u++) out[i * t + u] += a[i] * bz[u];
-  }
+  const out = inFours(Z, M, m, t, (Z4, t4, o) => scatterRows(s.start!, s.idx!, s.val!, M, Z4, t4, o));
+  if (s.a !== null) addRankOne(out, s.a, m, s.b!, Z, M, t); // a (bᵀ Z)
   return out;
 }
 
