@@ -5,7 +5,7 @@
  * with the fill sentinel where X holds the fill value.
  */
 import { describe, expect, test } from 'vitest';
-import { countsScale, countsScaleOf, fillRowsFrom, fillRowsOf, scanX, sparseChunk } from '../src/gpu/x-layout.js';
+import { countsScale, countsScaleOf, fillRowsFrom, scanX, sparseChunk } from '../src/gpu/x-layout.js';
 import type { Matrix, Matrix64 } from '../src/types.js';
 
 const FILL = 0xffff;
@@ -93,10 +93,11 @@ describe('sparse X layout (sparseChunk)', () => {
     const X = cube(n, p, 3);
     for (const i of [0, 5]) for (let q = 0; q < p; q++) X.data[i * p + q] = fill; // empty channels
     for (let i = 0; i < n; i++) X.data[i * p + 7] = fill; // an empty pixel: every channel ε there
-    const rows = fillRowsOf(X, fill)!;
+    const rows = fillRowsFrom(X, scanX(X), fill)!;
     expect(Array.from(rows)).toEqual([1, 0, 0, 0, 0, 1, 0, 0, 0]);
-    expect(fillRowsOf(X, 0), 'no fill value: nothing to find').toBeNull();
-    expect(fillRowsOf(cube(n, p, 4), fill), 'no ε channel').toBeNull();
+    expect(fillRowsFrom(X, scanX(X), 0), 'no fill value: nothing to find').toBeNull();
+    const plain = cube(n, p, 4);
+    expect(fillRowsFrom(plain, scanX(plain), fill), 'no ε channel').toBeNull();
     const want = new Float64Array(n * p);
     for (let i = 0; i < n; i++) for (let q = 0; q < p; q++) want[i * p + q] = rows[i] ? 0 : X.data[i * p + q];
     const words = sparseChunk(X, 0.5, fill, 0, p, p, 16, rows);
@@ -146,6 +147,15 @@ function refCountsScale(data: ArrayLike<number>): { scale: number; fill: number 
   if (!(min1 < 1e-6 * min2)) return null;
   const scale = packScale(min1);
   return scale === null ? null : { scale, fill: min1 };
+}
+
+/** The channels whose every value is `fill` (ESPM's ε-filled empty channels), or null: the definition. */
+function refFillRows(X: Matrix, fill: number): Uint8Array | null {
+  if (!(fill > 0)) return null;
+  const { rows: n, cols: p, data } = X;
+  const rows = new Uint8Array(n);
+  for (let i = 0; i < n; i++) rows[i] = Array.from(data.subarray(i * p, (i + 1) * p)).every((v) => v === fill) ? 1 : 0;
+  return rows.some((v) => v === 1) ? rows : null;
 }
 
 /** The sparse words built the plain way: collect both halves' lists, then lay them out. */
@@ -246,7 +256,7 @@ describe('the one-pass scan of X (scanX) gives what passes over X give', () => {
       if (want.fill) seen.fill++;
       if (want.scale !== (want.fill ? Math.min(...Array.from(data).filter((v) => v > want.fill)) : Math.min(...Array.from(data).filter((v) => v > 0)))) seen.t2++;
       const rows = fillRowsFrom(X, scan, want.fill);
-      expect(rows === null ? null : Array.from(rows), why).toEqual(((f) => (f === null ? null : Array.from(f)))(fillRowsOf(X, want.fill)));
+      expect(rows === null ? null : Array.from(rows), why).toEqual(((f) => (f === null ? null : Array.from(f)))(refFillRows(X, want.fill)));
       const segLen = [8, 16, 256][trial % 3];
       for (const skip of [rows, null]) {
         for (const [p0, pc] of [

@@ -265,7 +265,7 @@ export async function solveBatchGpu(
   const nSegT = seg0;
   const nLsegT = lseg0;
   // The sparse layout: forced, or ('auto') on mostly zero counts.
-  // ESPM's ε-filled empty channels: zeros for the sparse layout, which leaves them out (fillRowsOf)
+  // ESPM's ε-filled empty channels: zeros for the sparse layout, which leaves them out (fillRowsFrom)
   const fillRows = counts && !frob ? fillRowsFrom(X, scan!, counts.fill) : null;
   let mostlyZero = false;
   if (mode === 'auto' && !frob) {

@@ -9,9 +9,9 @@
  *
  * The engine reads X through `scanX` once (one pass: what every layout question needs, and the
  * nonzero values of a mostly-zero X as a list); the scale search and the sparse layout then work
- * on that list, so on an EDX cube (~90 % zeros) only the scan costs a pass over X. The functions
- * that read X directly (`countsScale`, `fillRowsOf`, `sparseChunk` without a scan) stay: they
- * define the results (tests compare against them) and serve data the list does not cover.
+ * on that list, so on an EDX cube (~90 % zeros) only the scan costs a pass over X. The paths
+ * that read X directly (`countsScale`, `sparseChunk` without a scan) stay: they serve data the
+ * list does not cover (values that are not clean, X that is not mostly zero).
  */
 import type { Matrix } from '../types.js';
 
@@ -84,26 +84,6 @@ export function countsScale(data: ArrayLike<number>): { scale: number; fill: num
   if (!(min1 < 1e-6 * min2)) return null;
   const scale = packScale(data, FILL_COUNT - 1, min1);
   return scale === null ? null : { scale, fill: min1 };
-}
-
-/**
- * The channels that hold ESPM's ε fill throughout (all-zero channels of the raw data: often a
- * quarter to a half of an EDX cube's, above the beam energy or below the first line), or null
- * when there are none. The sparse layout leaves them out: their terms are ~ε / (DH) or ~ε,
- * some 1e-12 of the others and below float32's resolution, and the loss's Σ Y still counts
- * them (it is formed from D).
- */
-export function fillRowsOf(X: Matrix, fill: number): Uint8Array | null {
-  if (!(fill > 0)) return null;
-  const { rows: n, cols: p, data } = X;
-  const rows = new Uint8Array(n);
-  let any = false;
-  for (let i = 0; i < n; i++) {
-    let all = true;
-    for (let q = 0; q < p && all; q++) all = data[i * p + q] === fill;
-    if (all) (rows[i] = 1), (any = true);
-  }
-  return any ? rows : null;
 }
 
 /**
@@ -285,7 +265,13 @@ export function countsScaleOf(X: Matrix, scan: XScan): { scale: number; fill: nu
   return plain === null ? null : { scale: plain, fill: 0 };
 }
 
-/** `fillRowsOf(X, fill)` from the scan's uniform rows. */
+/**
+ * The channels that hold ESPM's ε fill throughout (all-zero channels of the raw data: often a
+ * quarter to a half of an EDX cube's, above the beam energy or below the first line), or null
+ * when there are none, read from the scan's uniform rows. The sparse layout leaves them out:
+ * their terms are ~ε / (DH) or ~ε, some 1e-12 of the others and below float32's resolution, and
+ * the loss's Σ Y still counts them (it is formed from D).
+ */
 export function fillRowsFrom(X: Matrix, scan: XScan, fill: number): Uint8Array | null {
   if (!(fill > 0)) return null;
   const { rows: n, cols: p, data } = X;
@@ -312,7 +298,7 @@ function lowerBound(col: Uint32Array, from: number, to: number, q: number): numb
  * shaders/h_update.wgsl and w_num.wgsl): a header, the per-pixel offsets and entries
  * (channel << 16 | count), then the per-(segment, channel) offsets and entries
  * (pixel within the segment << 16 | count); a count of FILL_COUNT stands for `fill`.
- * Channels marked in `skipRows` (`fillRowsOf`) are left out. Length padded to a multiple of 4 words.
+ * Channels marked in `skipRows` (`fillRowsFrom`) are left out. Length padded to a multiple of 4 words.
  * Given `scan` (scanX of this X) with a list, the same words from the list instead of passes over X.
  */
 export function sparseChunk(
