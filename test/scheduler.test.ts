@@ -4,11 +4,13 @@
  * while one is pending); in browsers one per submit, as before. Read-back maps follow suit.
  */
 import { describe, expect, test } from 'vitest';
-import { ReadbackRing, Scheduler } from '../src/gpu/scheduler.js';
+import { ReadbackRing, Scheduler, WaitModel } from '../src/gpu/scheduler.js';
 import type { DeviceGuard } from '../src/gpu/device.js';
 
 function fakeDevice(gpuMs = 2) {
   const log: string[] = [];
+  /** When each completion promise was requested (performance.now()). */
+  const askedAt: number[] = [];
   let busyUntil = 0;
   const device = {
     createCommandEncoder: () => ({
@@ -25,12 +27,14 @@ function fakeDevice(gpuMs = 2) {
       },
       onSubmittedWorkDone() {
         log.push('done?');
+        askedAt.push(performance.now());
         return new Promise<undefined>((r) => setTimeout(() => r(undefined), Math.max(0, busyUntil - performance.now())));
       },
     },
   };
   const kernel = { decl: { name: 'k' }, pipeline: {} };
-  return { device: device as unknown as GPUDevice, log, kernel: kernel as never };
+  const light = { decl: { name: 'small', waitWeight: 0 }, pipeline: {} };
+  return { device: device as unknown as GPUDevice, log, askedAt, kernel: kernel as never, light: light as never };
 }
 
 function stagingBuffer(log: string[]) {
@@ -100,5 +104,78 @@ describe('scheduler waits', () => {
     expect(ready).toBe(slot);
     expect(log).toEqual(['submit', 'done?', 'map']);
     ring.consume(slot, 16);
+  });
+
+  test('a starting model (WaitModel.prior) sleeps through most of the expected GPU time before asking', async () => {
+    const { device, log, askedAt, kernel } = fakeDevice(40);
+    const s = new Scheduler(device, guard, 2, true, 40);
+    s.dispatch(kernel, {} as GPUBindGroup, 1);
+    const t0 = performance.now();
+    await s.flush();
+    expect(log).toEqual(['submit', 'done?']);
+    // 0.9 × 40 ms asleep first (timers never fire early)
+    expect(askedAt[0] - t0).toBeGreaterThanOrEqual(30);
+    // that wait mostly slept, so what it measured is kept as undisturbed
+    expect(s.learned.undisturbed).toBe(true);
+    expect(s.learned.msPerUnit).toBeGreaterThan(20);
+  });
+
+  test('without a model the first wait asks at once, and what it reads is marked as disturbed', async () => {
+    const { device, askedAt, kernel } = fakeDevice(40);
+    const s = new Scheduler(device, guard, 2, true);
+    s.dispatch(kernel, {} as GPUBindGroup, 1);
+    const t0 = performance.now();
+    await s.flush();
+    expect(askedAt[0] - t0).toBeLessThan(30);
+    expect(s.learned.undisturbed).toBe(false);
+    expect(s.learned.msPerUnit).toBeGreaterThan(20);
+  });
+
+  test('weight-0 dispatches (the small kernels) add no expected GPU time: no nap for them', async () => {
+    const { device, askedAt, light } = fakeDevice(1);
+    const s = new Scheduler(device, guard, 2, true, 1000);
+    s.dispatch(light, {} as GPUBindGroup, 1);
+    const t0 = performance.now();
+    await s.flush();
+    expect(askedAt[0] - t0).toBeLessThan(500);
+  });
+});
+
+describe('WaitModel', () => {
+  const undisturbed = (msPerUnit: number) => ({ msPerUnit, undisturbed: true });
+  test('nothing known: no prior; a known key: its value', () => {
+    const m = new WaitModel();
+    expect(m.prior('a', 100)).toBe(0);
+    m.learn('a', 100, undisturbed(3));
+    expect(m.prior('a', 100)).toBe(3);
+  });
+
+  test('an unseen key starts from the known key nearest in work, scaled by the work ratio and halved', () => {
+    const m = new WaitModel();
+    m.learn('small', 1000, undisturbed(1));
+    m.learn('large', 100000, undisturbed(50));
+    expect(m.prior('mid-low', 2000)).toBeCloseTo(0.5 * 1 * 2, 12);
+    expect(m.prior('mid-high', 50000)).toBeCloseTo(0.5 * 50 * 0.5, 12);
+  });
+
+  test('a fit whose waits all polled does not overwrite what an undisturbed fit learned; nothing learned is ignored', () => {
+    const m = new WaitModel();
+    m.learn('a', 100, { msPerUnit: 9, undisturbed: false }); // unknown key: better than nothing
+    expect(m.prior('a', 100)).toBe(9);
+    m.learn('a', 100, undisturbed(5));
+    m.learn('a', 100, { msPerUnit: 9, undisturbed: false });
+    expect(m.prior('a', 100)).toBe(5);
+    m.learn('a', 100, undisturbed(0));
+    m.learn('a', 100, undisturbed(Number.NaN));
+    expect(m.prior('a', 100)).toBe(5);
+  });
+
+  test('keeps at most MAX_KEYS keys, forgetting the oldest', () => {
+    const m = new WaitModel();
+    for (let i = 0; i <= WaitModel.MAX_KEYS; i++) m.learn(`k${i}`, 100, undisturbed((i + 1) ** 2));
+    expect(m.prior(`k${WaitModel.MAX_KEYS}`, 100)).toBe((WaitModel.MAX_KEYS + 1) ** 2);
+    expect(m.prior('k1', 100)).toBe(4);
+    // k0 (1) is gone: its prior now comes from another key of the same work, halved (≥ 2)
+    expect(m.prior('k0', 100)).toBeGreaterThanOrEqual(2);
   });
 });

@@ -7,6 +7,7 @@ import type { Backend, Problem, SolveHooks, SolveResult } from '../types.js';
 import { acquireDevice, webgpuAvailable, type GpuContext } from './device.js';
 import { KernelCache } from './kernels.js';
 import { BufferPool } from './pool.js';
+import { WaitModel } from './scheduler.js';
 import { solveBatchGpu, unsupportedReason, type EngineOptions } from './solve.js';
 
 export { webgpuAvailable, unsupportedReason };
@@ -32,6 +33,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   const ctx: GpuContext = await acquireDevice(opts.device);
   const cache = new KernelCache(ctx.device);
   const pool = new BufferPool(ctx.device);
+  const waits = new WaitModel();
   let disposed = false;
   // One fit at a time per backend: fits share the pool, the kernels and the device guard.
   let queue: Promise<unknown> = Promise.resolve();
@@ -52,12 +54,12 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     solve: (problem, hooks) =>
       serial(async () => {
         check();
-        return (await solveBatchGpu(ctx, cache, pool, [problem], hooks, opts))[0];
+        return (await solveBatchGpu(ctx, cache, pool, waits, [problem], hooks, opts))[0];
       }),
     solveBatch: (problems, hooks) =>
       serial(async () => {
         check();
-        return solveBatchGpu(ctx, cache, pool, problems, hooks, opts);
+        return solveBatchGpu(ctx, cache, pool, waits, problems, hooks, opts);
       }),
     dispose() {
       if (disposed) return;

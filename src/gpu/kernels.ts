@@ -68,6 +68,12 @@ export interface KernelDecl {
   readonly overrides: readonly string[];
   /** Workgroup size (the `WG` override). */
   readonly workgroup: number;
+  /**
+   * What one dispatch counts in the scheduler's model of GPU time (scheduler.ts): 1 for a pass
+   * over X (the default), 0 for the small kernels of an iteration, whose share is fixed by the
+   * iteration's mix. The model's unit is then a pass over X, which scales with X's size.
+   */
+  readonly waitWeight?: number;
 }
 
 const u = (binding: number, name: string): BindingDecl => ({ binding, name, type: 'uniform', access: 'read' });
@@ -100,6 +106,7 @@ export const KERNELS: Readonly<Record<KernelName, KernelDecl>> = {
     bindings: [u(0, 'P'), r(1, 'wpart'), r(2, 'hpart'), r(3, 'H'), w(4, 'wnum'), w(5, 'small')],
     overrides: ['WG', 'K', 'SSTRIDE'],
     workgroup: 64,
+    waitWeight: 0,
   },
   w_update: {
     name: 'w_update',
@@ -107,6 +114,7 @@ export const KERNELS: Readonly<Record<KernelName, KernelDecl>> = {
     bindings: [u(0, 'P'), r(1, 'probs'), r(2, 'G'), r(3, 'wnum'), r(4, 'Win'), w(5, 'Wout'), w(6, 'D'), w(7, 'small'), w(8, 'Wprev')],
     overrides: ['WG', 'K', 'PSTRIDE', 'SSTRIDE'],
     workgroup: MAX_K,
+    waitWeight: 0,
   },
   // the same W step with a whole workgroup per problem (GPUs; EngineOptions.wUpdate)
   w_update_wg: {
@@ -115,6 +123,7 @@ export const KERNELS: Readonly<Record<KernelName, KernelDecl>> = {
     bindings: [u(0, 'P'), r(1, 'probs'), r(2, 'G'), r(3, 'wnum'), r(4, 'Win'), w(5, 'Wout'), w(6, 'D'), w(7, 'small'), w(8, 'Wprev')],
     overrides: ['WG', 'K', 'PSTRIDE', 'SSTRIDE'],
     workgroup: 256,
+    waitWeight: 0,
   },
   // SmoothNMFOptions.extrapolation: H's next start, after the W step
   h_extrapolate: {
@@ -123,6 +132,7 @@ export const KERNELS: Readonly<Record<KernelName, KernelDecl>> = {
     bindings: [u(0, 'P'), r(1, 'probs'), w(2, 'H'), w(3, 'Hprev')],
     overrides: ['WG', 'K', 'PSTRIDE'],
     workgroup: 64,
+    waitWeight: 0,
   },
   loss: {
     name: 'loss',

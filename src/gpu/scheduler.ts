@@ -16,6 +16,46 @@
 import type { CompiledKernel } from './kernels.js';
 import { BufferUsage, MAP_READ, type DeviceGuard } from './device.js';
 
+/**
+ * What the sleepy waits learned, kept per backend from one fit to the next: the GPU time per
+ * pass over X for each kind of fit (`key`: the shapes and kernels that set what a dispatch costs).
+ * Without it every fit started from no model, and its first waits asked for completion at once
+ * and polled through the whole GPU time: on lavapipe (2 cores) that took a core from the
+ * rasteriser for the first 20–30 iterations of every fit, so a 10-iteration fit at 192 × 192 × 80
+ * ran at 34 ms per iteration against 19 with a model (bench/results/2026-11-27-host-costs.md,
+ * Update 8). Short fits (the binned fit, the fine-tune, the tuning batches) are all early
+ * iterations. A key not seen yet starts from the known key nearest in work, scaled by the work
+ * ratio and halved: a nap too short only polls for the rest; one too long leaves the GPU idle.
+ */
+export class WaitModel {
+  private readonly known = new Map<string, { work: number; msPerUnit: number }>();
+
+  /** Keys kept at most (the oldest is forgotten). */
+  static readonly MAX_KEYS = 64;
+
+  /** The starting ms per unit (a pass over X) for a fit of this key and work (elements of X per pass); 0 if nothing is known. */
+  prior(key: string, work: number): number {
+    const hit = this.known.get(key);
+    if (hit) return hit.msPerUnit;
+    let near: { work: number; msPerUnit: number } | undefined;
+    for (const e of this.known.values()) if (!near || Math.abs(Math.log(e.work / work)) < Math.abs(Math.log(near.work / work))) near = e;
+    return near ? 0.5 * near.msPerUnit * (work / near.work) : 0;
+  }
+
+  /**
+   * Records what a finished fit learned. Ignored when it learned nothing, and when its waits all
+   * polled (`undisturbed` false: they read too long on a software adapter) and the key is known.
+   */
+  learn(key: string, work: number, learned: { msPerUnit: number; undisturbed: boolean }): void {
+    const { msPerUnit, undisturbed } = learned;
+    if (!(msPerUnit > 0 && Number.isFinite(msPerUnit) && work > 0)) return;
+    if (!undisturbed && this.known.has(key)) return;
+    this.known.delete(key);
+    this.known.set(key, { work, msPerUnit });
+    if (this.known.size > WaitModel.MAX_KEYS) this.known.delete(this.known.keys().next().value as string);
+  }
+}
+
 export class Scheduler {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -26,8 +66,8 @@ export class Scheduler {
   readonly kernelTimes = new Map<string, { dispatches: number; ms: number }>();
   private profiler: KernelProfiler | null = null;
   /**
-   * Sleepy waits: submits so far and the last one known complete; dispatches submitted and known
-   * complete (the unit of the GPU-time model: ms per dispatch, learned from the waits).
+   * Sleepy waits: submits so far and the last one known complete; units submitted and known
+   * complete (dispatches weighted by `KernelDecl.waitWeight`: passes over X).
    */
   private seq = 0;
   private completedSeq = 0;
@@ -36,18 +76,29 @@ export class Scheduler {
   private unitsEncoded = 0;
   private firstPendingAt = 0;
   private lastDoneAt = 0;
-  private msPerUnit = 0;
+  /** The model: GPU ms per unit (a pass over X: `KernelDecl.waitWeight`), and its last value from a wait that did not mostly poll. */
+  private msPerUnit: number;
+  private undisturbed = 0;
 
   /**
    * `guard`: waits then end with the device error when the device is lost (optional).
    * `sleepyWaits`: request completion promises only when waiting, after sleeping (see above).
+   * `msPerUnit`: the GPU time per unit to start from (`WaitModel.prior`; 0: none known).
    */
   constructor(
     private readonly device: GPUDevice,
     private readonly guard?: DeviceGuard,
     private readonly maxInFlight = 2,
     readonly sleepyWaits = false,
-  ) {}
+    msPerUnit = 0,
+  ) {
+    this.msPerUnit = msPerUnit;
+  }
+
+  /** The GPU time per unit as learned so far (for `WaitModel.learn`): from undisturbed waits where there were any. */
+  get learned(): { msPerUnit: number; undisturbed: boolean } {
+    return { msPerUnit: this.undisturbed || this.msPerUnit, undisturbed: this.undisturbed > 0 };
+  }
 
   /** The number of the latest submit (for `isComplete`). */
   get submitted(): number {
@@ -75,18 +126,24 @@ export class Scheduler {
   async settle(): Promise<void> {
     const target = this.seq;
     if (this.completedSeq >= target) return;
-    const units = Math.max(1, this.unitsSubmitted - this.unitsCompleted);
+    const units = this.unitsSubmitted - this.unitsCompleted;
     const started = Math.max(this.firstPendingAt, this.lastDoneAt);
     const nap = 0.9 * (started + units * this.msPerUnit - performance.now());
     if (nap > 1) await new Promise((r) => setTimeout(r, nap));
     const asked = performance.now();
     await this.wait(this.device.queue.onSubmittedWorkDone() as Promise<undefined>);
     const now = performance.now();
-    if (now - asked > 0.5) {
+    if (units > 0 && now - asked > 0.5) {
+      // still busy when asked: the GPU time since `started` is measured
       const perUnit = (now - started) / units;
       this.msPerUnit = this.msPerUnit === 0 ? perUnit : 0.5 * this.msPerUnit + 0.5 * perUnit;
-    } else {
-      this.msPerUnit = Math.min(this.msPerUnit, (asked - started) / units) * 0.9;
+      // A wait that mostly did not poll measured the GPU undisturbed (polling slows a software
+      // adapter: the first, unmodelled waits of a fit read up to 1.7× the GPU time there).
+      if (asked - started >= 0.5 * (now - started)) this.undisturbed = this.msPerUnit;
+    } else if (units > 0 && this.msPerUnit > 0) {
+      // already idle: it slept too long, and the estimate falls below what this wait proves
+      this.msPerUnit = 0.8 * Math.min(this.msPerUnit, (asked - started) / units);
+      this.undisturbed = this.msPerUnit;
     }
     this.completedSeq = target;
     this.unitsCompleted = this.unitsSubmitted;
@@ -133,7 +190,7 @@ export class Scheduler {
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
-    this.unitsEncoded++;
+    this.unitsEncoded += kernel.decl.waitWeight ?? 1;
     if (prof) this.endPass();
   }
 
@@ -160,7 +217,7 @@ export class Scheduler {
     const timed = this.profiler?.resolve(this.encoder) ?? null;
     const cb = this.encoder.finish();
     this.encoder = null;
-    const units = Math.max(1, this.unitsEncoded);
+    const units = this.unitsEncoded;
     this.unitsEncoded = 0;
     if (this.sleepyWaits) {
       // At most maxInFlight outstanding: wait for everything before this submit when it is full.

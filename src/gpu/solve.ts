@@ -18,7 +18,7 @@ import {
   type CompiledKernel, type KernelName,
 } from './kernels.js';
 import type { BufferPool } from './pool.js';
-import { ReadbackRing, Scheduler } from './scheduler.js';
+import { ReadbackRing, Scheduler, type WaitModel } from './scheduler.js';
 import { countsScaleOf, fillRowsFrom, scanX, sparseChunk, u16Chunk } from './x-layout.js';
 
 export interface EngineOptions {
@@ -196,6 +196,7 @@ export async function solveBatchGpu(
   ctx: GpuContext,
   cache: KernelCache,
   pool: BufferPool,
+  waits: WaitModel,
   problems: readonly Problem[],
   hooks: SolveHooks = {},
   opts: EngineOptions = {},
@@ -296,6 +297,10 @@ export async function solveBatchGpu(
   // compiles run while X is packed and uploaded; awaited before the bind groups
   const kernP = Promise.all(names.map(async (nm) => [nm, await cache.get(nm, k, ppt, { cpt, sparse, fill: !sparse && fill !== 0, split: hSplit })] as const));
   kernP.catch(() => undefined);
+  // What a dispatch costs depends on these: the scheduler's sleepy waits start from what earlier
+  // fits of the same kind learned (scheduler.ts WaitModel); `work`: elements of X read per pass.
+  const waitWork = B * (sparse ? scan!.nnz : n * pPad);
+  const waitKey = [B, n, pPad, k, m, sparse ? `sparse ${scan!.nnz}` : packed ? 'u16' : 'f32', chunks.length, hSplit, wKern, cpt, flags, beta > 0].join('|');
 
   // ---- buffers -----------------------------------------------------------------------------
   const owned: GPUBuffer[] = [];
@@ -421,7 +426,7 @@ export async function solveBatchGpu(
       staging.push(await get(stagingBytes, U.MAP_READ | U.COPY_DST, `loss staging ${r}`));
       extras.push({ H: await get(hBytes, S, `sample H ${r}`), W: await get(wBytes, S, `sample W ${r}`) });
     }
-    const sched = new Scheduler(device, guard, 2, ctx.sleepyWaits);
+    const sched = new Scheduler(device, guard, 2, ctx.sleepyWaits, waits.prior(waitKey, waitWork));
     scheduler = sched;
     ring = new ReadbackRing(staging, extras, guard, sched);
     const rb = ring;
@@ -617,6 +622,7 @@ export async function solveBatchGpu(
     await sched.flush();
     guard.check();
     phase(`loop (${t} iterations)`);
+    if (!profiling) waits.learn(waitKey, waitWork, sched.learned); // profiling waits on every submit
     const info = `webgpu: ${ctx.adapterInfo}`;
     // ESPM's lock-step bisection needs a global max-reduction per round; the GPU always solves
     // ν per pixel (column) to simplexTol and says so rather than silently substituting.
