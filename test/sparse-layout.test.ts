@@ -5,7 +5,7 @@
  * with the fill sentinel where X holds the fill value.
  */
 import { describe, expect, test } from 'vitest';
-import { countsScale, countsScaleOf, fillRowsFrom, scanX, sparseChunk } from '../src/gpu/x-layout.js';
+import { countsScale, countsScaleOf, fillRowsFrom, scanX, sparseChunk, u16Chunk } from '../src/gpu/x-layout.js';
 import type { Matrix, Matrix64 } from '../src/types.js';
 
 const FILL = 0xffff;
@@ -258,6 +258,21 @@ describe('the one-pass scan of X (scanX) gives what passes over X give', () => {
       const rows = fillRowsFrom(X, scan, want.fill);
       expect(rows === null ? null : Array.from(rows), why).toEqual(((f) => (f === null ? null : Array.from(f)))(refFillRows(X, want.fill)));
       const segLen = [8, 16, 256][trial % 3];
+      // the dense u16 words: each value's count by division and rounding, the fill as FILL, zero padding
+      for (const [p0, pc] of [
+        [0, p],
+        [Math.floor(p / 3), Math.max(1, Math.floor(p / 2))],
+      ]) {
+        const pcPad = Math.ceil(pc / 8) * 8;
+        const ref = new Uint16Array(n * pcPad);
+        for (let i = 0; i < n; i++) {
+          for (let q = 0; q < pc; q++) {
+            const v = data[i * p + p0 + q];
+            ref[i * pcPad + q] = want.fill !== 0 && v === want.fill ? FILL : Math.round(v / want.scale);
+          }
+        }
+        expect(firstDiff(u16Chunk(X, want.scale, want.fill, p0, pc, pcPad), ref), `${why}: u16 words`).toBe(-1);
+      }
       for (const skip of [rows, null]) {
         for (const [p0, pc] of [
           [0, p],

@@ -469,11 +469,25 @@ function placeUniform(v: number, i: number, q0: number, q1: number, e: number, L
 export function u16Chunk(X: Matrix, scale: number, fill: number, p0: number, pc: number, pcPad: number): Uint16Array {
   const { rows: n, cols: p, data } = X;
   const u16 = new Uint16Array(n * pcPad);
+  // countsOf checked every value to lie within 1e-6 of a count (≤ 65534) times the scale, so
+  // the reciprocal's product rounds to the same count as the division, and (c + 0.5) | 0 is
+  // Math.round(c) for c ≥ 0 (a negative value, which validation refuses before, keeps
+  // Math.round): the same words (192 × 192 × 80 here: 29 → 23 ms).
+  const inv = 1 / scale;
   for (let i = 0; i < n; i++) {
     const row = i * p + p0;
-    for (let q = 0; q < pc; q++) {
-      const v = data[row + q];
-      u16[i * pcPad + q] = fill !== 0 && v === fill ? FILL_COUNT : Math.round(v / scale);
+    const o = i * pcPad;
+    if (fill !== 0) {
+      for (let q = 0; q < pc; q++) {
+        const v = data[row + q];
+        const c = v * inv;
+        u16[o + q] = v === fill ? FILL_COUNT : c >= 0 ? (c + 0.5) | 0 : Math.round(c);
+      }
+    } else {
+      for (let q = 0; q < pc; q++) {
+        const c = data[row + q] * inv;
+        u16[o + q] = c >= 0 ? (c + 0.5) | 0 : Math.round(c);
+      }
     }
   }
   return u16;

@@ -193,3 +193,21 @@ describe('a fit about to stop waits for its samples', () => {
     }
   });
 });
+
+describe('the wait model only decides when to wait', () => {
+  gpu.test('a fit run again on the same backend (now starting from a learned GPU-time model) gives bit-identical results', async (backend) => {
+    const own = await createWebGPUBackend({ device: backend.device });
+    try {
+      const prob = makeProblem({ n: 40, rows: 24, cols: 24, k: 3, seed: 9, maxIter: 60, lossEvery: 10, noStop: true, snapshots: [30] });
+      const first = await own.solve(prob); // no model yet: its waits poll
+      const again = await own.solve(prob); // napping from what the first learned
+      expect(again.nIter).toBe(first.nIter);
+      expect(Array.from(again.W.data)).toEqual(Array.from(first.W.data));
+      expect(Array.from(again.H.data)).toEqual(Array.from(first.H.data));
+      expect(again.losses.map((s) => s.full)).toEqual(first.losses.map((s) => s.full));
+      expect(Array.from(again.snapshots.get(30)!.H.data)).toEqual(Array.from(first.snapshots.get(30)!.H.data));
+    } finally {
+      own.dispose();
+    }
+  });
+});
