@@ -216,12 +216,12 @@ async function speed() {
     const warm = await autoFit(ds.X, { ...preOpts, binnedMaxIter: 1 });
     await fitSmoothNMF(ds.X, {
       components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h', normalize: true, maxIter: 1, majorizer: warm.majorizer, extrapolation: warm.extrapolation, backend: be,
-      ...(warm.bin.b > 1 ? { init: 'custom' as const, W0: { rows: warm.W.rows, cols: warm.W.cols, data: warm.W.data.map((v) => v * warm.normFactor) }, H0: warm.H } : {}),
+      ...(warm.startBin > 1 ? { init: 'custom' as const, W0: { rows: warm.W.rows, cols: warm.W.cols, data: warm.W.data.map((v) => v * warm.normFactor) }, H0: warm.H } : {}),
     });
     const espm = await scratch('espm');
     const tight = await scratch('tight');
     const pre: AutoFitResult = await autoFit(ds.X, preOpts);
-    const binned = pre.bin.b > 1;
+    const binned = pre.startBin > 1; // the tuning's bin, or the coarse start where it chose b = 1
     const fineOpts = (maxIter: number) => ({
       components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h' as const, normalize: true, maxIter, noStop: true, majorizer: pre.majorizer, extrapolation: pre.extrapolation, backend: be,
       ...(binned ? { init: 'custom' as const, W0: { rows: pre.W.rows, cols: pre.W.cols, data: pre.W.data.map((v) => v * pre.normFactor) }, H0: pre.H } : {}),
@@ -276,6 +276,7 @@ async function speed() {
       multires: {
         majorizer: pre.majorizer,
         extrapolation: pre.extrapolation,
+        startBin: pre.startBin,
         binnedIterations: pre.stages.binnedFit.iterations,
         binnedSeconds: pre.stages.binnedFit.seconds,
         beforeFineTuneSeconds: before,

@@ -91,6 +91,10 @@ export const DEFAULT_EXTRAPOLATION = 0.7;
 /** The binned fit's loss sampling interval (AutoFitOptions.binnedLossEvery). */
 export const DEFAULT_BINNED_LOSS_EVERY = 5;
 export const DEFAULT_WARM_ITER = { oneK: 50, severalK: 100 } as const;
+/** AutoFitOptions.startBin: the coarse start's bin where the tuning keeps full resolution. */
+export const DEFAULT_START_BIN = 2;
+/** Binned iterations of that coarse start (AutoFitOptions.startBin). */
+export const START_ONLY_ITER = 1;
 
 export type AutoStage = 'bin' | 'tune' | 'binned-fit' | 'upsample' | 'fine-tune';
 
@@ -183,6 +187,20 @@ export interface AutoFitOptions {
   seed?: number;
   /** A backend name (default 'auto') or a backend to use (not disposed). */
   backend?: BackendName | Backend;
+  /**
+   * Where the tuning keeps full resolution (b = 1), the fine-tune still starts from a coarse
+   * level: the nndsvda start of the startBin × startBin-binned cube, one binned iteration at
+   * λ / startBin^2.5, upsampled and blended (`fineStart`), instead of the nndsvda start of the
+   * whole cube. Default 2 (1: off; only where the image keeps ≥ 8 binned pixels a side and no
+   * channel binning is asked). The bin estimate says at which resolution λ and μ are chosen, not
+   * whether a coarse start pays. On the two b = 1 speed sets (bench/results/2026-11-27-host-costs.md,
+   * Update 8) the fine-tune then reached the ESPM-step scratch loss after 20 iterations instead
+   * of 30 at 192 × 192 × 80 (whole path 4.9–5.5× against 3.8–4.3×), and after 60 instead of 80
+   * at 64 × 48 × 80 (5.6–6.1× against 6.2–6.3×: the cheaper start paid for by its own set-up).
+   * A converged coarse fit was worse at 192 × 192 (30 fine-tune iterations: its optimum, with
+   * the detail the bin estimate kept full resolution for, is further from the full one).
+   */
+  startBin?: number;
   /** Skip the fine-tune (return its start: the binned spectra and the `fineStart` maps). Default false. */
   skipFineTune?: boolean;
   /**
@@ -242,6 +260,8 @@ export interface AutoFitResult {
   majorizer: Majorizer;
   /** The extrapolation β of the binned fit and the fine-tune. */
   extrapolation: number;
+  /** The bin of the level the fine-tune started from: the tuning's bin, or `startBin` where that is 1 (1: the nndsvda start of the whole cube). */
+  startBin: number;
   backend: 'cpu' | 'webgpu';
   backendInfo: string;
   warnings: string[];
@@ -359,6 +379,8 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
   if (!(typeof extrapolation === 'number' && extrapolation >= 0 && extrapolation < 1)) {
     throw usageError(`extrapolation must be a number from 0 up to (not including) 1, got ${JSON.stringify(extrapolation)}`);
   }
+  const startBinOpt = options.startBin ?? DEFAULT_START_BIN;
+  if (!Number.isInteger(startBinOpt) || startBinOpt < 1) throw usageError(`startBin must be a positive integer, got ${startBinOpt}`);
   const fineStart = options.fineStart ?? 'blend';
   if (fineStart !== 'blend' && fineStart !== 'upsampled') throw usageError(`fineStart must be 'blend' or 'upsampled', got ${JSON.stringify(fineStart)}`);
   const seed = options.seed ?? 0;
@@ -553,22 +575,28 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
     };
     let upsampleSeconds = 0;
     const multires = cube.b > 1 || g > 1;
-    if (multires) {
+    // Full resolution kept by the tuning: a coarse start all the same (AutoFitOptions.startBin).
+    const sbin = startBinOpt;
+    const coarseStart = !multires && sbin > 1 && Math.floor(shape.rows / sbin) >= 8 && Math.floor(shape.cols / sbin) >= 8;
+    let startBin = multires ? cube.b : 1;
+    if (multires || coarseStart) {
       const tf = now();
-      stage('binned-fit', `fitting the whole binned cube (${cube.shape.rows} × ${cube.shape.cols})`);
-      const sb = sB * k;
-      const { problem } = prepareProblem(cube.X, {
+      const level: BinnedCube = coarseStart ? binCube(X64, shape, sbin, 1, G) : cube;
+      startBin = level.b;
+      stage('binned-fit', coarseStart ? `a coarse start from the ${level.shape.rows} × ${level.shape.cols} binned cube` : `fitting the whole binned cube (${level.shape.rows} × ${level.shape.cols})`);
+      const sb = coarseStart ? normalizationFactor(level.X, k) : sB * k;
+      const { problem } = prepareProblem(level.X, {
         components: k,
-        G: cube.G,
-        shape: cube.shape,
+        G: level.G,
+        shape: level.shape,
         simplex: 'h',
         majorizer,
         extrapolation,
-        lambda: chosen.lambdaBinned,
+        lambda: coarseStart ? lambda / sbin ** LAMBDA_BIN_EXPONENT : chosen.lambdaBinned,
         mu: chosen.mu,
         epsilonReg,
         normalize: true,
-        maxIter: options.binnedMaxIter ?? 1000,
+        maxIter: coarseStart ? START_ONLY_ITER : (options.binnedMaxIter ?? 1000),
         tol: options.binnedTol ?? 1e-4,
         lossEvery: binnedLossEvery,
         seed,
@@ -577,9 +605,9 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
       binnedFit = { seconds: (now() - tf) / 1000, iterations: r.nIter, stopReason: r.stopReason, losses: r.losses };
       const tu = now();
       stage('upsample', 'upsampling the binned solution');
-      const Hup = cube.b > 1 ? upsampleMaps(r.H, cube.shape, cube.b, shape, EPSILON) : r.H;
+      const Hup = level.b > 1 ? upsampleMaps(r.H, level.shape, level.b, shape, EPSILON) : r.H;
       // Normalised W: W_full = s_full · W_raw_full, W_raw_full = W_raw_b / b², W_raw_b = W_b / s_b.
-      const f = sFull / (sb * cube.b * cube.b);
+      const f = sFull / (sb * level.b * level.b);
       const Wb = G ? r.W : unbinChannels(r.W, X.rows, g);
       W0 = { rows: Wb.rows, cols: Wb.cols, data: Wb.data.map((v) => Math.max(v * f, EPSILON)) };
       H0 = fineStart === 'blend' ? blendedStart(Hup, leastSquaresMaps(X64, computeD(W0, G)), EPSILON) : Hup;
@@ -589,7 +617,7 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
 
     // ---- 4. fine-tune -------------------------------------------------------------------------
     const tft = now();
-    stage('fine-tune', multires ? 'fine-tuning at full resolution from the upsampled start' : 'fitting at full resolution (no binning)');
+    stage('fine-tune', multires || coarseStart ? 'fine-tuning at full resolution from the upsampled start' : 'fitting at full resolution (no binning)');
     const { problem, normFactor } = prepareProblem(X64, {
       components: k,
       G,
@@ -652,6 +680,7 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
       normFactor,
       majorizer,
       extrapolation,
+      startBin,
       backend: backend.name,
       backendInfo: fine.info || (backend.name === 'cpu' ? 'cpu (float64 reference)' : 'webgpu'),
       warnings,

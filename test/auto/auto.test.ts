@@ -161,6 +161,26 @@ describe('autoFit', () => {
     expect(r.bin.reason).toBe('too-small');
     expect(warnings.join('\n')).toMatch(/too small to bin/);
     expect(r.stages.binnedFit.iterations).toBe(0);
+    expect(r.startBin).toBe(1); // 12 px: a 2 × 2 start would leave 6 a side
+  });
+
+  test('where the tuning keeps full resolution, the fine-tune starts from a 2 × 2-binned coarse start (startBin)', async () => {
+    const o = { components: 3, G: ds.G, shape: ds.shape, backend: 'cpu' as const, bin: 1, lambdas: [1], mus: [0.1], refine: false, tuneMaxIter: 10, warmIter: 5, maxIter: 300 };
+    const coarse = await autoFit(ds.X, o);
+    expect(coarse.bin.b).toBe(1);
+    expect(coarse.startBin).toBe(2);
+    expect(coarse.stages.binnedFit.iterations).toBe(1);
+    const plain = await autoFit(ds.X, { ...o, startBin: 1 });
+    expect(plain.startBin).toBe(1);
+    expect(plain.stages.binnedFit.iterations).toBe(0);
+    // the same weights and, from either start, the same optimum to the fine-tune's tolerance
+    expect(coarse.lambda).toBe(plain.lambda);
+    const last = (r: typeof coarse) => r.losses[r.losses.length - 1].full;
+    expect(Math.abs(last(coarse) - last(plain)) / Math.abs(last(plain))).toBeLessThan(1e-3);
+    // the start is nearer that optimum than the whole cube's nndsvda start
+    expect(coarse.losses[0].full).toBeLessThan(plain.losses[0].full);
+    expect(mse(coarse)).toBeLessThan(1.2 * mse(plain));
+    await expect(autoFit(ds.X, { ...o, startBin: 0 })).rejects.toThrow(/startBin must be a positive integer, got 0/);
   });
 });
 
