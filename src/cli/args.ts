@@ -134,6 +134,12 @@ export const AUTO_FLAGS: readonly FlagSpec[] = [
   },
   { name: 'channel-bin', key: 'channelBin', type: { kind: 'int', metavar: 'C', min: 1 }, help: 'sum groups of C channels in the binned stages. Default 1' },
   {
+    name: 'start-bin',
+    key: 'startBin',
+    type: { kind: 'int', metavar: 'S', min: 1 },
+    help: 'where the bin is 1, the fine-tune still starts from an S × S-binned coarse start (one binned iteration, upsampled); 1 turns it off. Default 2',
+  },
+  {
     name: 'lambdas',
     key: 'lambdas',
     type: { kind: 'numberList', metavar: 'L[,L...]', min: 0 },
@@ -178,6 +184,7 @@ export interface AutoArgs {
   shape?: ImageShape;
   bin?: number;
   channelBin?: number;
+  startBin?: number;
   lambdas?: number[];
   mus?: number[];
   noRefine?: boolean;
@@ -471,7 +478,8 @@ data, by the multi-resolution route:
      candidate on one half (one batched solve per fold) and score the held-out generalised KL
      deviance of the other half; a second batch refines around the best point,
   3. fit the whole binned cube, rescale W; start the maps from the mean of the binned maps
-     upsampled bilinearly and the per-pixel least-squares maps for those spectra,
+     upsampled bilinearly and the per-pixel least-squares maps for those spectra (where B is 1:
+     one iteration of the --start-bin-binned cube serves as that start),
   4. fine-tune at full resolution until the sampled loss stops improving (--tol).
 Rescaling to full resolution: λ_full = B^2.5 λ_binned, μ_full = μ_binned.
 X.npy: raw integer counts, 2-D channels × pixels (with --shape) or 3-D rows × cols × channels.

@@ -23,7 +23,7 @@ function readG(file: string): Matrix64 {
 /** The report.json body of an auto run (exported for tests). */
 export function autoReport(r: AutoFitResult) {
   return {
-    chosen: { bin: r.bin.b, channelBin: r.bin.channelBin, k: r.k, lambda: r.lambda, mu: r.mu, lambdaBinned: r.lambdaBinned },
+    chosen: { bin: r.bin.b, channelBin: r.bin.channelBin, startBin: r.startBin, k: r.k, lambda: r.lambda, mu: r.mu, lambdaBinned: r.lambdaBinned },
     rules: {
       bin: 'sum of b × b pixel blocks; partial edge blocks cropped; b minimises the unbiased Poisson risk of the block mean on 16 channel bands unless given',
       rescale: 'lambda_full = b^2 * lambda_binned; mu_full = mu_binned (normalised data term and log penalty are per-pixel sums, the 2-D Laplacian energy is resolution-free)',
@@ -65,6 +65,7 @@ export async function runAuto(args: AutoArgs, ctx: RunContext): Promise<number> 
   if (args.g !== undefined) options.G = readG(args.g);
   if (args.bin !== undefined) options.bin = args.bin;
   if (args.channelBin !== undefined) options.channelBin = args.channelBin;
+  if (args.startBin !== undefined) options.startBin = args.startBin;
   if (args.lambdas !== undefined) options.lambdas = args.lambdas;
   if (args.mus !== undefined) options.mus = args.mus;
   if (args.noRefine) options.refine = false;

@@ -206,6 +206,7 @@ describe('webnmf auto', () => {
     expect(code, stderr.text).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(report.chosen.bin).toBe(2);
+    expect(report.chosen.startBin).toBe(2); // the tuning's bin (the coarse start is for b = 1)
     expect(report.bin.reason).toBe('given');
     expect(report.validation.length).toBeGreaterThanOrEqual(4);
     expect(report.chosen.lambda).toBeCloseTo(2 ** 2.5 * report.chosen.lambdaBinned, 12);
@@ -225,5 +226,9 @@ describe('webnmf auto', () => {
     const help = sink();
     expect(await main(['auto', '--help'], { stdout: help, stderr: sink(), signal: new AbortController().signal })).toBe(0);
     expect(help.text).toMatch(/--lambdas/);
+    expect(help.text).toMatch(/--start-bin/);
+    const e3 = sink();
+    expect(await main(['auto', join(dir, 'X.npy'), '--components', '3', '--shape', '32x32', '--start-bin', '0', '--out', join(dir, 'o3')], { stdout: sink(), stderr: e3, signal: new AbortController().signal })).toBe(2);
+    expect(e3.text).toMatch(/--start-bin/);
   });
 });
