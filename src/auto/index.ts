@@ -10,7 +10,8 @@
  *     (they share X): a log-spaced grid, then a second batch refining around the best point.
  *  3. Fit the whole binned cube with the chosen weights, rescale W to the full-resolution counts,
  *     and start the maps from the mean of the binned maps upsampled bilinearly and the per-pixel
- *     least-squares maps for those spectra (`blendedStart`; both on the simplex).
+ *     least-squares maps for those spectra (`blendedStart`; both on the simplex). Where the
+ *     tuning kept b = 1, one iteration of a 2 × 2-binned cube gives that start (`startBin`).
  *  4. Fine-tune at full resolution until the sampled loss stops improving.
  *
  * Scaling rules (every fit uses ESPM's `normalize`: Xn = s X with s = k / mean pixel sum, so the
@@ -195,10 +196,10 @@ export interface AutoFitOptions {
    * channel binning is asked). The bin estimate says at which resolution λ and μ are chosen, not
    * whether a coarse start pays. On the two b = 1 speed sets (bench/results/2026-11-27-host-costs.md,
    * Update 8) the fine-tune then reached the ESPM-step scratch loss after 20 iterations instead
-   * of 30 at 192 × 192 × 80 (whole path 4.9–5.5× against 3.8–4.3×), and after 60 instead of 80
-   * at 64 × 48 × 80 (5.6–6.1× against 6.2–6.3×: the cheaper start paid for by its own set-up).
-   * A converged coarse fit was worse at 192 × 192 (30 fine-tune iterations: its optimum, with
-   * the detail the bin estimate kept full resolution for, is further from the full one).
+   * of 30 at 192 × 192 × 80 (whole path 5.9× in the speed study, 4.5× before), and after 60
+   * instead of 80 at 64 × 48 × 80 (7.0×; 4.7–6.4× before). A converged coarse fit was worse at
+   * 192 × 192 (30 fine-tune iterations: its optimum lacks the detail for which the bin estimate
+   * kept full resolution).
    */
   startBin?: number;
   /** Skip the fine-tune (return its start: the binned spectra and the `fineStart` maps). Default false. */
