@@ -577,13 +577,11 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
     let upsampleSeconds = 0;
     const multires = cube.b > 1 || g > 1;
     // Full resolution kept by the tuning: a coarse start all the same (AutoFitOptions.startBin).
-    const sbin = startBinOpt;
-    const coarseStart = !multires && sbin > 1 && Math.floor(shape.rows / sbin) >= 8 && Math.floor(shape.cols / sbin) >= 8;
-    let startBin = multires ? cube.b : 1;
+    const coarseStart = !multires && startBinOpt > 1 && Math.floor(shape.rows / startBinOpt) >= 8 && Math.floor(shape.cols / startBinOpt) >= 8;
+    const startBin = multires ? cube.b : coarseStart ? startBinOpt : 1;
     if (multires || coarseStart) {
       const tf = now();
-      const level: BinnedCube = coarseStart ? binCube(X64, shape, sbin, 1, G) : cube;
-      startBin = level.b;
+      const level: BinnedCube = coarseStart ? binCube(X64, shape, startBin, 1, G) : cube;
       stage('binned-fit', coarseStart ? `a coarse start from the ${level.shape.rows} × ${level.shape.cols} binned cube` : `fitting the whole binned cube (${level.shape.rows} × ${level.shape.cols})`);
       const sb = coarseStart ? normalizationFactor(level.X, k) : sB * k;
       const { problem } = prepareProblem(level.X, {
@@ -593,7 +591,7 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
         simplex: 'h',
         majorizer,
         extrapolation,
-        lambda: coarseStart ? lambda / sbin ** LAMBDA_BIN_EXPONENT : chosen.lambdaBinned,
+        lambda: coarseStart ? lambda / startBin ** LAMBDA_BIN_EXPONENT : chosen.lambdaBinned,
         mu: chosen.mu,
         epsilonReg,
         normalize: true,
