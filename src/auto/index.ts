@@ -54,12 +54,12 @@ import {
   type StopReason,
 } from '../types.js';
 import { binCube, blendedStart, chooseBin, upsampleMaps, type BinChoice, type BinnedCube } from './bin.js';
-import { deviancePerPixel, thinCounts } from './split.js';
+import { deviancePerPixel, heldOutCounts, thinCounts, type HeldOutCounts } from './split.js';
 
 export { binCube, blendedStart, chooseBin, upsampleMaps, binningRisk } from './bin.js';
 export { leastSquaresMaps } from '../cpu/init.js';
 export type { BinChoice, BinnedCube } from './bin.js';
-export { thinCounts, deviancePerPixel } from './split.js';
+export { thinCounts, deviancePerPixel, heldOutCounts, type HeldOutCounts } from './split.js';
 
 /** The exponent of the bin factor in λ_full = b^e λ_binned (see the file comment). */
 export const LAMBDA_BIN_EXPONENT = 2.5;
@@ -335,14 +335,14 @@ function unbinChannels(Wb: Matrix64, n: number, g: number): Matrix64 {
  * Paired comparison of two per-pixel held-out deviances (summed over folds): the difference of
  * their sums and its standard error (from the per-pixel differences), both per held-out count.
  */
-function pairedDiff(dev: Float64Array, ref: Float64Array, pb: number, heldOutCounts: number): { diff: number; se: number } {
+function pairedDiff(dev: Float64Array, ref: Float64Array, pb: number, heldOutTotal: number): { diff: number; se: number } {
   let mean = 0;
   for (let j = 0; j < pb; j++) mean += dev[j] - ref[j];
   mean /= pb;
   let v = 0;
   for (let j = 0; j < pb; j++) v += (dev[j] - ref[j] - mean) ** 2;
   const sdSum = Math.sqrt((v / Math.max(1, pb - 1)) * pb);
-  return { diff: (mean * pb) / heldOutCounts, se: sdSum / heldOutCounts };
+  return { diff: (mean * pb) / heldOutTotal, se: sdSum / heldOutTotal };
 }
 
 export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoFitResult> {
@@ -419,13 +419,13 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
     // ---- 2. tune ------------------------------------------------------------------------------
     const tt = now();
     const sB = normalizationFactor(cube.X, 1); // per-unit factor; × k below
-    const folds: { train: Matrix64; test: Matrix64 }[] = [];
+    const folds: { train: Matrix64; test: Matrix64; heldOut: HeldOutCounts }[] = [];
     for (let s = 0; s < splits; s++) {
       const { A, B } = thinCounts(cube.X, 0.5, seed + 1000 * s + 1);
-      folds.push({ train: A, test: B }, { train: B, test: A });
+      folds.push({ train: A, test: B, heldOut: heldOutCounts(B) }, { train: B, test: A, heldOut: heldOutCounts(A) });
     }
-    let heldOutCounts = 0;
-    for (const f of folds) for (let j = 0; j < f.test.data.length; j++) heldOutCounts += f.test.data[j];
+    let heldOutTotal = 0;
+    for (const f of folds) for (let j = 0; j < f.test.data.length; j++) heldOutTotal += f.test.data[j];
     const validation: Candidate[] = [];
     const perPixelBest = new Map<number, { cand: Candidate; dev: Float64Array }>();
     const picked = new Map<number, Candidate>();
@@ -487,13 +487,13 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
           batches++;
           results.forEach((r, ci) => {
             const D = computeD(r.W, cube.G);
-            const dev = deviancePerPixel(folds[fi].test, D, r.H, 1 / s);
+            const dev = deviancePerPixel(folds[fi].heldOut, D, r.H, 1 / s);
             let sum = 0;
             for (let j = 0; j < pb; j++) {
               sum += dev[j];
               devs[ci][j] += dev[j];
             }
-            cands[ci].foldScores.push(sum / heldOutCounts);
+            cands[ci].foldScores.push(sum / heldOutTotal);
             cands[ci].iterations.push(r.nIter);
             maxIterSeen = Math.max(maxIterSeen, r.nIter);
             totalTuneIters += r.nIter;
@@ -538,7 +538,7 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
       if (weightRule === 'one-se') {
         for (const e of seen.values()) {
           if (!Number.isFinite(e.cand.score)) continue;
-          const { diff, se } = pairedDiff(e.dev, best.dev, pb, heldOutCounts);
+          const { diff, se } = pairedDiff(e.dev, best.dev, pb, heldOutTotal);
           if (diff > se) continue;
           const more = e.cand.mu > pick.cand.mu || (e.cand.mu === pick.cand.mu && e.cand.lambdaBinned > pick.cand.lambdaBinned);
           if (more) pick = e;
@@ -553,7 +553,7 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
     const topDev = perPixelBest.get(kTop)!.dev;
     const kSelection = ks.map((k) => {
       const e = perPixelBest.get(k)!;
-      const { diff, se } = pairedDiff(e.dev, topDev, pb, heldOutCounts);
+      const { diff, se } = pairedDiff(e.dev, topDev, pb, heldOutTotal);
       return { k, score: e.cand.score, lambdaBinned: e.cand.lambdaBinned, mu: e.cand.mu, diffToBest: diff, se };
     });
     const chosenK = kSelection.find((e) => e.diffToBest <= e.se)!.k;

@@ -1,6 +1,7 @@
 /** Binning, the bin choice, count splitting and upsampling: fast unit tests on known inputs. */
 import { describe, expect, test } from 'vitest';
-import { binCube, binningRisk, chooseBin, deviancePerPixel, refineValues, rescaleWeights, thinCounts, upsampleMaps } from '../../src/auto/index.js';
+import { binCube, binningRisk, chooseBin, deviancePerPixel, heldOutCounts, refineValues, rescaleWeights, thinCounts, upsampleMaps } from '../../src/auto/index.js';
+import { Random } from '../../src/random.js';
 import { WebnmfError } from '../../src/errors.js';
 import { makeSyntheticDataset } from '../../src/synth.js';
 import type { Matrix64 } from '../../src/types.js';
@@ -116,6 +117,43 @@ describe('count splitting', () => {
     const Y = mat(2, 3, () => 4);
     expect(Array.from(deviancePerPixel(Y, D, H, 2))).toEqual([0, 0, 0]);
     expect(deviancePerPixel(Y, D, H, 1)[0]).toBeGreaterThan(0);
+  });
+
+  test('deviance over the held-out nonzeros equals the element-by-element sum', () => {
+    // the oracle: every element's term, as first written
+    const dense = (Y: Matrix64, D: Matrix64, H: Matrix64, scale: number) => {
+      const out = new Float64Array(Y.cols);
+      for (let i = 0; i < Y.rows; i++) {
+        for (let j = 0; j < Y.cols; j++) {
+          let m = 0;
+          for (let c = 0; c < D.cols; c++) m += D.data[i * D.cols + c] * H.data[c * Y.cols + j] * scale;
+          const y = Y.data[i * Y.cols + j];
+          out[j] += (y > 0 ? y * Math.log(y / m) - y : 0) + m;
+        }
+      }
+      return out;
+    };
+    const rng = new Random(7);
+    for (const [n, p, k, zeros] of [[40, 30, 3, 0.9], [25, 17, 4, 0.5], [8, 50, 2, 0]] as const) {
+      const Y = mat(n, p, () => (rng.uniform() < zeros ? 0 : 1 + Math.floor(rng.uniform() * 20)));
+      const D = mat(n, k, () => rng.uniform());
+      const H = mat(k, p, () => rng.uniform());
+      const want = dense(Y, D, H, 0.3);
+      const got = deviancePerPixel(Y, D, H, 0.3);
+      const fromList = deviancePerPixel(heldOutCounts(Y), D, H, 0.3);
+      for (let j = 0; j < p; j++) {
+        expect(Math.abs(got[j] - want[j])).toBeLessThanOrEqual(1e-12 * (Math.abs(want[j]) + 1));
+        expect(fromList[j]).toBe(got[j]);
+      }
+    }
+    // a prediction of 0 where counts were held out: not finite (the tuning drops that candidate);
+    // 0 predicted where none were: no term
+    const Y = mat(2, 2, (i, j) => (i === 0 && j === 0 ? 3 : 0));
+    const H = mat(1, 2, (_, j) => (j === 0 ? 0 : 1));
+    const dev = deviancePerPixel(Y, mat(2, 1, () => 1), H, 1);
+    expect(Number.isFinite(dev[0])).toBe(false);
+    expect(dev[1]).toBe(2);
+    expect(() => deviancePerPixel(Y, mat(3, 1, () => 1), H, 1)).toThrow(/D: n × k and H: k × p/);
   });
 });
 
