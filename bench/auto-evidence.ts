@@ -1,6 +1,6 @@
 /**
  * Evidence for `autoFit` on generator data with ground truth; prints one JSON summary.
- *   npx tsc -p tsconfig.json && node dist/bench/auto-evidence.js [quality|rescale|speed|start|binned-tol|extrapolation|k|toy|all] [--backend cpu|webgpu] [--quick] [--more|--extra|--large|--edx] [--binned-tol T (toy)]
+ *   npx tsc -p tsconfig.json && node dist/bench/auto-evidence.js [quality|rescale|speed|start|binned-tol|extrapolation|k|toy|all] [--backend cpu|webgpu] [--quick] [--more|--extra|--large|--edx] [--binned-tol T (toy)] [--start-bin S (speed)]
  * (toy with WebGPU on lavapipe: VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.json … toy --backend webgpu)
  *
  * - quality: auto's matched map MSE vs the best point of an oracle (λ, μ) grid at full resolution
@@ -64,6 +64,9 @@ summary['large'] = large;
 // where one full-resolution iteration costs the most and a scratch fit the longest.
 const edx = argv.includes('--edx');
 summary['edx'] = edx;
+// --start-bin S (speed): AutoFitOptions.startBin for every autoFit of the study (default: the backend's, defaultStartBin)
+const startBinArg = argv.includes('--start-bin') ? Number(argv[argv.indexOf('--start-bin') + 1]) : undefined;
+summary['startBin'] = startBinArg ?? 'default';
 type Config = { rows: number; cols: number; counts: number; seed: number; k?: number; channels?: number; scratchMaxIter?: number; fineMaxIter?: number };
 const configs: Config[] = edx
   ? [
@@ -169,7 +172,7 @@ async function speed() {
     // Tuning (a separate feature) is timed by its own run; the multi-resolution path below then
     // runs at the chosen weights with a one-point grid, so its stages are bin, binned fit,
     // upsample and fine-tune only.
-    const tuned: AutoFitResult = await autoFit(ds.X, { components: 3, G: ds.G, shape: ds.shape, backend: be, skipFineTune: true });
+    const tuned: AutoFitResult = await autoFit(ds.X, { components: 3, G: ds.G, shape: ds.shape, backend: be, skipFineTune: true, startBin: startBinArg });
     const lambda = tuned.lambda;
     const mu = tuned.mu;
     // The objective in float64 on the CPU (the fits' normalised X, λ, μ): the GPU samples it in
@@ -209,7 +212,7 @@ async function speed() {
     // is this fit with a stopping rule, which float32 loss noise can end a little early).
     const preOpts = {
       components: 3, G: ds.G, shape: ds.shape, backend: be, lambdas: [tuned.lambdaBinned], mus: [mu], refine: false, warmIter: 0, tuneMaxIter: 1,
-      bin: tuned.bin.b, skipFineTune: true,
+      bin: tuned.bin.b, skipFineTune: true, startBin: startBinArg,
     };
     // warm-up (untimed): one iteration of each fit compiles its pipelines
     await fitSmoothNMF(ds.X, { components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h', normalize: true, maxIter: 1, majorizer: 'espm', backend: be });

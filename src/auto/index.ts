@@ -97,6 +97,16 @@ export const DEFAULT_START_BIN = 2;
 /** Binned iterations of that coarse start (AutoFitOptions.startBin). */
 export const START_ONLY_ITER = 1;
 
+/**
+ * AutoFitOptions.startBin's default on a backend: DEFAULT_START_BIN, but 1 (no coarse start) on
+ * a hardware GPU. There an iteration costs 0.1–2 ms, so the 10–20 fine-tune iterations the
+ * coarse start saves are worth a few milliseconds, less than its host work (binning, the binned
+ * cube's nndsvda start and upload, the least-squares maps at full resolution).
+ */
+export function defaultStartBin(backend: Backend): number {
+  return backend.name === 'webgpu' && (backend as { software?: boolean }).software === false ? 1 : DEFAULT_START_BIN;
+}
+
 export type AutoStage = 'bin' | 'tune' | 'binned-fit' | 'upsample' | 'fine-tune';
 
 export interface AutoProgress {
@@ -192,8 +202,9 @@ export interface AutoFitOptions {
    * Where the tuning keeps full resolution (b = 1), the fine-tune still starts from a coarse
    * level: the nndsvda start of the startBin × startBin-binned cube, one binned iteration at
    * λ / startBin^2.5, upsampled and blended (`fineStart`), instead of the nndsvda start of the
-   * whole cube. Default 2 (1: off; only where the image keeps ≥ 8 binned pixels a side and no
-   * channel binning is asked). The bin estimate says at which resolution λ and μ are chosen, not
+   * whole cube. Default 2 on the CPU and software adapters, 1 (off) on hardware GPUs
+   * (`defaultStartBin`); it applies only where the image keeps ≥ 8 binned pixels a side and no
+   * channel binning is asked. The bin estimate says at which resolution λ and μ are chosen, not
    * whether a coarse start pays. On the two b = 1 speed sets (bench/results/2026-11-27-host-costs.md,
    * Update 8) the fine-tune then reached the ESPM-step scratch loss after 20 iterations instead
    * of 30 at 192 × 192 × 80 (whole path 5.9× in the speed study, 4.5× before), and after 60
@@ -380,8 +391,9 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
   if (!(typeof extrapolation === 'number' && extrapolation >= 0 && extrapolation < 1)) {
     throw usageError(`extrapolation must be a number from 0 up to (not including) 1, got ${JSON.stringify(extrapolation)}`);
   }
-  const startBinOpt = options.startBin ?? DEFAULT_START_BIN;
-  if (!Number.isInteger(startBinOpt) || startBinOpt < 1) throw usageError(`startBin must be a positive integer, got ${startBinOpt}`);
+  if (options.startBin !== undefined && (!Number.isInteger(options.startBin) || options.startBin < 1)) {
+    throw usageError(`startBin must be a positive integer, got ${options.startBin}`);
+  }
   const fineStart = options.fineStart ?? 'blend';
   if (fineStart !== 'blend' && fineStart !== 'upsampled') throw usageError(`fineStart must be 'blend' or 'upsampled', got ${JSON.stringify(fineStart)}`);
   const seed = options.seed ?? 0;
@@ -576,6 +588,7 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
     };
     let upsampleSeconds = 0;
     const multires = cube.b > 1 || g > 1;
+    const startBinOpt = options.startBin ?? defaultStartBin(backend);
     // Full resolution kept by the tuning: a coarse start all the same (AutoFitOptions.startBin).
     const coarseStart = !multires && startBinOpt > 1 && Math.floor(shape.rows / startBinOpt) >= 8 && Math.floor(shape.cols / startBinOpt) >= 8;
     const startBin = multires ? cube.b : coarseStart ? startBinOpt : 1;

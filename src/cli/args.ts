@@ -137,7 +137,7 @@ export const AUTO_FLAGS: readonly FlagSpec[] = [
     name: 'start-bin',
     key: 'startBin',
     type: { kind: 'int', metavar: 'S', min: 1 },
-    help: 'where the bin is 1, the fine-tune still starts from an S × S-binned coarse start (one binned iteration, upsampled); 1 turns it off. Default 2',
+    help: 'where the bin is 1, the fine-tune still starts from an S × S-binned coarse start (one binned iteration, upsampled); 1 turns it off. Default 2 on the CPU and software WebGPU, 1 on GPUs',
   },
   {
     name: 'lambdas',

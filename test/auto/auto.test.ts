@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { autoFit } from '../../src/auto/index.js';
+import { autoFit, DEFAULT_START_BIN, defaultStartBin } from '../../src/auto/index.js';
+import { cpuBackend } from '../../src/cpu/solve.js';
 import { main } from '../../src/cli/main.js';
 import { fitSmoothNMF } from '../../src/estimator.js';
 import { encodeNpy } from '../../src/io/npy.js';
@@ -181,6 +182,14 @@ describe('autoFit', () => {
     expect(coarse.losses[0].full).toBeLessThan(plain.losses[0].full);
     expect(mse(coarse)).toBeLessThan(1.2 * mse(plain));
     await expect(autoFit(ds.X, { ...o, startBin: 0 })).rejects.toThrow(/startBin must be a positive integer, got 0/);
+  });
+
+  test('the coarse start is on by default where iterations are dear (CPU, software WebGPU) and off on GPUs', () => {
+    const gpu = (software: boolean) => ({ ...cpuBackend, name: 'webgpu' as const, software });
+    expect(DEFAULT_START_BIN).toBe(2);
+    expect(defaultStartBin(cpuBackend)).toBe(DEFAULT_START_BIN);
+    expect(defaultStartBin(gpu(true))).toBe(DEFAULT_START_BIN);
+    expect(defaultStartBin(gpu(false))).toBe(1);
   });
 });
 
