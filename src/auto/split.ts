@@ -28,8 +28,8 @@ export function thinCounts(X: Matrix, f: number, seed: number): { A: Matrix64; B
 }
 
 /**
- * Held-out counts as their nonzeros, channel by channel (row i: col/val[rowStart[i], rowStart[i + 1])):
- * built once per fold and read by every candidate's `deviancePerPixel`.
+ * Held-out counts as their positive entries, channel by channel (row i: col/val[rowStart[i],
+ * rowStart[i + 1])): built once per fold and read by every candidate's `deviancePerPixel`.
  */
 export interface HeldOutCounts {
   readonly rows: number;
@@ -39,11 +39,11 @@ export interface HeldOutCounts {
   readonly val: Float64Array;
 }
 
-/** The nonzeros of Y (counts ≥ 0), row by row, columns ascending. */
+/** The entries of Y above 0 (the only ones with a log term), row by row, columns ascending. */
 export function heldOutCounts(Y: Matrix): HeldOutCounts {
   const { rows: n, cols: p, data } = Y;
   let nnz = 0;
-  for (let j = 0; j < data.length; j++) if (data[j] !== 0) nnz++;
+  for (let j = 0; j < data.length; j++) if (data[j] > 0) nnz++;
   const rowStart = new Uint32Array(n + 1);
   const col = new Uint32Array(nnz);
   const val = new Float64Array(nnz);
@@ -55,11 +55,11 @@ export function heldOutCounts(Y: Matrix): HeldOutCounts {
   return { rows: n, cols: p, rowStart, col, val };
 }
 
-/** Row o of Y's nonzeros into col/val from e; returns the new e (a function of its own so that V8 optimises it whole). */
+/** Row o of Y's entries above 0 into col/val from e; returns the new e (a function of its own so that V8 optimises it whole). */
 function listNonzeros(d: ArrayLike<number>, o: number, p: number, col: Uint32Array, val: Float64Array, e: number): number {
   for (let j = 0; j < p; j++) {
     const v = d[o + j];
-    if (v === 0) continue;
+    if (!(v > 0)) continue;
     col[e] = j;
     val[e] = v;
     e++;
@@ -72,7 +72,7 @@ const isHeldOut = (Y: Matrix | HeldOutCounts): Y is HeldOutCounts => 'rowStart' 
 /**
  * Generalised KL deviance Σ_i [Y log(Y/P) − Y + P] of held-out counts Y against the prediction
  * P = scale · (D H), per pixel (length p). Non-finite when the prediction is 0 where Y > 0.
- * Only Y's nonzeros cost a term: where Y = 0 the summand is P alone, and Σ_i P_ij =
+ * Only Y's positive entries cost a term: elsewhere the summand is P alone, and Σ_i P_ij =
  * scale · Σ_c (colsum D)_c H_cj, so the tuning's held-out scores cost k multiply–adds and a log
  * per held-out count instead of k per element (EDX cubes: 85–90 % zeros after thinning).
  * Y: the counts, or `heldOutCounts(Y)` when many fits are scored against the same Y.

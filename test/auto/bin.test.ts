@@ -135,7 +135,8 @@ describe('count splitting', () => {
     };
     const rng = new Random(7);
     for (const [n, p, k, zeros] of [[40, 30, 3, 0.9], [25, 17, 4, 0.5], [8, 50, 2, 0]] as const) {
-      const Y = mat(n, p, () => (rng.uniform() < zeros ? 0 : 1 + Math.floor(rng.uniform() * 20)));
+      // a few negative entries too: like zeros, they have no log term
+      const Y = mat(n, p, () => (rng.uniform() < zeros ? (rng.uniform() < 0.1 ? -1 : 0) : 1 + Math.floor(rng.uniform() * 20)));
       const D = mat(n, k, () => rng.uniform());
       const H = mat(k, p, () => rng.uniform());
       const want = dense(Y, D, H, 0.3);
