@@ -219,7 +219,7 @@ async function speed() {
     const warm = await autoFit(ds.X, { ...preOpts, binnedMaxIter: 1 });
     await fitSmoothNMF(ds.X, {
       components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h', normalize: true, maxIter: 1, majorizer: warm.majorizer, extrapolation: warm.extrapolation, backend: be,
-      ...(warm.startBin > 1 ? { init: 'custom' as const, W0: { rows: warm.W.rows, cols: warm.W.cols, data: warm.W.data.map((v) => v * warm.normFactor) }, H0: warm.H } : {}),
+      ...(warm.startBin > 1 ? { init: 'custom' as const, W0: rawW(warm), H0: warm.H } : {}),
     });
     const espm = await scratch('espm');
     const tight = await scratch('tight');
@@ -227,7 +227,7 @@ async function speed() {
     const binned = pre.startBin > 1; // the tuning's bin, or the coarse start where it chose b = 1
     const fineOpts = (maxIter: number) => ({
       components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h' as const, normalize: true, maxIter, noStop: true, majorizer: pre.majorizer, extrapolation: pre.extrapolation, backend: be,
-      ...(binned ? { init: 'custom' as const, W0: { rows: pre.W.rows, cols: pre.W.cols, data: pre.W.data.map((v) => v * pre.normFactor) }, H0: pre.H } : {}),
+      ...(binned ? { init: 'custom' as const, W0: rawW(pre), H0: pre.H } : {}),
     });
     const t1 = performance.now();
     const fineMax = c.fineMaxIter ?? 1500;

@@ -136,6 +136,8 @@ export interface SolveResult {
 /** A backend: the CPU reference or the WebGPU engine. */
 export interface Backend {
   readonly name: 'cpu' | 'webgpu';
+  /** WebGPU: whether the adapter is a software one (lavapipe, SwiftShader, WARP); absent on the CPU. */
+  readonly software?: boolean;
   solve(problem: Problem, hooks?: SolveHooks): Promise<SolveResult>;
   /**
    * Solves several problems that share X (they may differ in λ, μ, ε_reg, tol, starts and

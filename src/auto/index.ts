@@ -104,7 +104,7 @@ export const START_ONLY_ITER = 1;
  * cube's nndsvda start and upload, the least-squares maps at full resolution).
  */
 export function defaultStartBin(backend: Backend): number {
-  return backend.name === 'webgpu' && (backend as { software?: boolean }).software === false ? 1 : DEFAULT_START_BIN;
+  return backend.software === false ? 1 : DEFAULT_START_BIN;
 }
 
 export type AutoStage = 'bin' | 'tune' | 'binned-fit' | 'upsample' | 'fine-tune';
@@ -431,13 +431,14 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
     // ---- 2. tune ------------------------------------------------------------------------------
     const tt = now();
     const sB = normalizationFactor(cube.X, 1); // per-unit factor; × k below
-    const folds: { train: Matrix64; test: Matrix64; heldOut: HeldOutCounts }[] = [];
+    const folds: { train: Matrix64; heldOut: HeldOutCounts }[] = [];
     for (let s = 0; s < splits; s++) {
       const { A, B } = thinCounts(cube.X, 0.5, seed + 1000 * s + 1);
-      folds.push({ train: A, test: B, heldOut: heldOutCounts(B) }, { train: B, test: A, heldOut: heldOutCounts(A) });
+      folds.push({ train: A, heldOut: heldOutCounts(B) }, { train: B, heldOut: heldOutCounts(A) });
     }
+    // the held-out counts' sum, in flat order (their list skips only zeros)
     let heldOutTotal = 0;
-    for (const f of folds) for (let j = 0; j < f.test.data.length; j++) heldOutTotal += f.test.data[j];
+    for (const f of folds) for (const v of f.heldOut.val) heldOutTotal += v;
     const validation: Candidate[] = [];
     const perPixelBest = new Map<number, { cand: Candidate; dev: Float64Array }>();
     const picked = new Map<number, Candidate>();
