@@ -79,6 +79,8 @@ export class Scheduler {
   /** The model: GPU ms per unit (a pass over X: `KernelDecl.waitWeight`), and its last value from a wait that did not mostly poll. */
   private msPerUnit: number;
   private undisturbed = 0;
+  /** Whether `settle` has waited for dispatches yet (the first such wait learns nothing). */
+  private waited = false;
 
   /**
    * `guard`: waits then end with the device error when the device is lost (optional).
@@ -121,7 +123,7 @@ export class Scheduler {
    * Waits until everything submitted so far is complete. With sleepy waits it first sleeps
    * through ~90 % of the GPU time it still expects, then polls for the rest. The model learns
    * from waits that found the GPU still busy; a wait that found it already idle (it slept too
-   * long) lowers the estimate to what that wait proves.
+   * long) halves the estimate below what that wait proves. The first wait of a fit learns nothing.
    */
   async settle(): Promise<void> {
     const target = this.seq;
@@ -133,7 +135,14 @@ export class Scheduler {
     const asked = performance.now();
     await this.wait(this.device.queue.onSubmittedWorkDone() as Promise<undefined>);
     const now = performance.now();
-    if (units > 0 && now - asked > 0.5) {
+    const first = units > 0 && !this.waited;
+    if (units > 0) this.waited = true;
+    if (first) {
+      // The first wait of a fit learns nothing: its submit carries the first dispatch of each
+      // pipeline, where llvmpipe builds its shader variants (0.1–1 s each with a cold Mesa
+      // cache). Learned from, that made the next fits nap 30× too long (the first binned fit of
+      // a fresh machine: 1.2–1.4 s for 15 iterations instead of 40 ms).
+    } else if (units > 0 && now - asked > 0.5) {
       // still busy when asked: the GPU time since `started` is measured
       const perUnit = (now - started) / units;
       this.msPerUnit = this.msPerUnit === 0 ? perUnit : 0.5 * this.msPerUnit + 0.5 * perUnit;
@@ -141,8 +150,10 @@ export class Scheduler {
       // adapter: the first, unmodelled waits of a fit read up to 1.7× the GPU time there).
       if (asked - started >= 0.5 * (now - started)) this.undisturbed = this.msPerUnit;
     } else if (units > 0 && this.msPerUnit > 0) {
-      // already idle: it slept too long, and the estimate falls below what this wait proves
-      this.msPerUnit = 0.8 * Math.min(this.msPerUnit, (asked - started) / units);
+      // Already idle: it slept too long, and the estimate falls to half of what this wait
+      // proves. A nap too long leaves the GPU idle for all of it; one too short polls only for
+      // the rest, and the next busy wait measures the time again.
+      this.msPerUnit = 0.5 * Math.min(this.msPerUnit, (asked - started) / units);
       this.undisturbed = this.msPerUnit;
     }
     this.completedSeq = target;
