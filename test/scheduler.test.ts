@@ -153,7 +153,7 @@ describe('scheduler waits', () => {
     expect(s.learned.msPerUnit).toBeLessThan(60);
   });
 
-  test('a wait that finds the GPU idle (its nap was too long) halves the model below what it proves', async () => {
+  test('a wait that finds the GPU idle (its nap was too long) lowers the model below what it proves', async () => {
     const { device, askedAt, kernel } = fakeDevice(5);
     const s = new Scheduler(device, guard, 2, true, 50); // ten times too long
     const t: number[] = [];
@@ -162,9 +162,9 @@ describe('scheduler waits', () => {
       t.push(performance.now());
       await s.flush();
     }
-    // the second wait napped ~45 ms on a 5 ms submit: the model is at most half of that
-    expect(s.learned.msPerUnit).toBeLessThanOrEqual(0.5 * (askedAt[1] - t[1]) + 1e-9);
-    expect(s.learned.msPerUnit).toBeLessThan(27.5);
+    // the second wait napped ~45 ms on a 5 ms submit: the model is at most 0.8 of that
+    expect(s.learned.msPerUnit).toBeLessThanOrEqual(0.8 * (askedAt[1] - t[1]) + 1e-9);
+    expect(s.learned.msPerUnit).toBeLessThan(40);
   });
 
   test('weight-0 dispatches (the small kernels) add no expected GPU time: no nap for them', async () => {

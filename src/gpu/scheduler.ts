@@ -123,7 +123,7 @@ export class Scheduler {
    * Waits until everything submitted so far is complete. With sleepy waits it first sleeps
    * through ~90 % of the GPU time it still expects, then polls for the rest. The model learns
    * from waits that found the GPU still busy; a wait that found it already idle (it slept too
-   * long) halves the estimate below what that wait proves. The first wait of a fit learns nothing.
+   * long) lowers the estimate below what that wait proves. The first wait of a fit learns nothing.
    */
   async settle(): Promise<void> {
     const target = this.seq;
@@ -138,10 +138,10 @@ export class Scheduler {
     const first = units > 0 && !this.waited;
     if (units > 0) this.waited = true;
     if (first) {
-      // The first wait of a fit learns nothing: its submit carries the first dispatch of each
-      // pipeline, where llvmpipe builds its shader variants (0.1–1 s each with a cold Mesa
-      // cache). Learned from, that made the next fits nap 30× too long (the first binned fit of
-      // a fresh machine: 1.2–1.4 s for 15 iterations instead of 40 ms).
+      // The first wait of a fit learns nothing: its submits carry the first dispatch of each
+      // pipeline, where llvmpipe builds its shader variants (the first fit's first wait took
+      // 3.5 s on a cold Mesa cache). Learned from, that made later fits nap up to 30× too long:
+      // on a fresh machine the toy `auto` took 41–59 s, and 15–17 s without it.
     } else if (units > 0 && now - asked > 0.5) {
       // still busy when asked: the GPU time since `started` is measured
       const perUnit = (now - started) / units;
@@ -150,10 +150,8 @@ export class Scheduler {
       // adapter: the first, unmodelled waits of a fit read up to 1.7× the GPU time there).
       if (asked - started >= 0.5 * (now - started)) this.undisturbed = this.msPerUnit;
     } else if (units > 0 && this.msPerUnit > 0) {
-      // Already idle: it slept too long, and the estimate falls to half of what this wait
-      // proves. A nap too long leaves the GPU idle for all of it; one too short polls only for
-      // the rest, and the next busy wait measures the time again.
-      this.msPerUnit = 0.5 * Math.min(this.msPerUnit, (asked - started) / units);
+      // already idle: it slept too long, and the estimate falls below what this wait proves
+      this.msPerUnit = 0.8 * Math.min(this.msPerUnit, (asked - started) / units);
       this.undisturbed = this.msPerUnit;
     }
     this.completedSeq = target;
