@@ -26,6 +26,8 @@
  *   the upsampled binned maps, the per-pixel least-squares maps for the binned spectra, and their
  *   mean (autoFit's `fineStart: 'blend'`); scratch fits with ESPM's step and with the tight one.
  * - k: data made with k = 2..6, components 2..6 given; confusion of the selected k.
+ *   Each timed piece (the scratch fit, the stages before the fine-tune, the fine-tune) is the
+ *   median of --reps runs (default 3; Update 10).
  * - toy: the whole auto run on ESPM's toy problem; matched MSE vs H.npy (ESPM notebook after 1000
  *   iterations: [0.039, 0.032, 0.042]).
  */
@@ -67,6 +69,20 @@ summary['edx'] = edx;
 // --start-bin S (speed): AutoFitOptions.startBin for every autoFit of the study (default: the backend's, defaultStartBin)
 const startBinArg = argv.includes('--start-bin') ? Number(argv[argv.indexOf('--start-bin') + 1]) : undefined;
 summary['startBin'] = startBinArg ?? 'default';
+// --reps R (speed): each timed piece is the median of R timed runs (default 3). One run each
+// (Updates 7–9) let a single hiccup of this shared machine halve a ratio whose multi-resolution
+// side lasts tens of milliseconds.
+const reps = argv.includes('--reps') ? Number(argv[argv.indexOf('--reps') + 1]) : 3;
+if (!(Number.isInteger(reps) && reps >= 1)) throw new Error(`--reps must be a positive integer, got ${argv[argv.indexOf('--reps') + 1]}`);
+summary['reps'] = reps;
+/** The median of `reps` runs of `run` (each returns seconds), with every run's value. */
+async function timedMedian(run: () => Promise<number>): Promise<{ seconds: number; runs: number[] }> {
+  const runs: number[] = [];
+  for (let r = 0; r < reps; r++) runs.push(await run());
+  const sorted = [...runs].sort((a, b) => a - b);
+  const h = sorted.length >> 1;
+  return { seconds: sorted.length % 2 ? sorted[h] : 0.5 * (sorted[h - 1] + sorted[h]), runs };
+}
 type Config = { rows: number; cols: number; counts: number; seed: number; k?: number; channels?: number; scratchMaxIter?: number; fineMaxIter?: number };
 const configs: Config[] = edx
   ? [
@@ -197,15 +213,23 @@ async function speed() {
       const prorated = perIter * target.iteration + (wall - r.solveSeconds);
       // Timed: the same fit again, run for exactly those iterations; its whole wall time (set-up,
       // upload, iterations, read-backs) is what a user waits for.
-      const t1 = performance.now();
-      const at = await fitSmoothNMF(ds.X, {
-        components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h', normalize: true, maxIter: target.iteration, noStop: true, majorizer, backend: be,
+      const timedOpts = {
+        components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h' as const, normalize: true, maxIter: target.iteration, noStop: true, majorizer, backend: be,
+      };
+      let at: Awaited<ReturnType<typeof fitSmoothNMF>> | undefined;
+      const timed = await timedMedian(async () => {
+        const t1 = performance.now();
+        const r = await fitSmoothNMF(ds.X, timedOpts);
+        const sec = (performance.now() - t1) / 1000;
+        at ??= r;
+        return sec;
       });
-      const seconds = (performance.now() - t1) / 1000;
+      if (!at) throw new Error('speed: no timed scratch run');
+      const seconds = timed.seconds;
       // the timed run ends on the convergence point's iterate: its objective in float64
       const l64 = loss64(rawW(at), at.H);
       if (!(Math.abs(l64 - target.full) <= 1e-4 * Math.abs(l64))) throw new Error(`speed: the float64 objective ${l64} does not match the GPU's ${target.full}`);
-      return { majorizer, iterationsToConverge: target.iteration, converged: !!conv, seconds, proratedSeconds: prorated, secondsPerIteration: perIter, loss: target.full, loss64: l64 };
+      return { majorizer, iterationsToConverge: target.iteration, converged: !!conv, seconds, secondsRuns: timed.runs, proratedSeconds: prorated, secondsPerIteration: perIter, loss: target.full, loss64: l64 };
     };
     // The multi-resolution path: bin + binned fit + upsample (autoFit, one-point grid, no
     // fine-tune), then the fine-tune as its own noStop fit from that start (autoFit's fine-tune
@@ -223,7 +247,17 @@ async function speed() {
     });
     const espm = await scratch('espm');
     const tight = await scratch('tight');
-    const pre: AutoFitResult = await autoFit(ds.X, preOpts);
+    // Everything autoFit did but the tuning and the fine-tune's preparation (skipFineTune): the copy
+    // of X, binning, the binned fit with its init and upload, the upsampling and the start maps.
+    // The runs are deterministic: the first one's start is the fine-tune's.
+    const beforeOf = (r: AutoFitResult) => (r.startBin > 1 ? r.stages.total.seconds - r.stages.tune.seconds - r.stages.fineTune.seconds : 0);
+    const pres: AutoFitResult[] = [];
+    const beforeTimed = await timedMedian(async () => {
+      const r = await autoFit(ds.X, preOpts);
+      pres.push(r);
+      return beforeOf(r);
+    });
+    const pre = pres[0];
     const binned = pre.startBin > 1; // the tuning's bin, or the coarse start where it chose b = 1
     const fineOpts = (maxIter: number) => ({
       components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h' as const, normalize: true, maxIter, noStop: true, majorizer: pre.majorizer, extrapolation: pre.extrapolation, backend: be,
@@ -239,10 +273,8 @@ async function speed() {
     const kept = await fitSmoothNMF(ds.X, { ...fineOpts(fineMax), snapshots: sampledIts });
     const fine64 = sampledIts.map((it) => ({ iteration: it, full: loss64(kept.snapshots.get(it)!.W, kept.snapshots.get(it)!.H) }));
     const finePerIter = fine.solveSeconds / Math.max(1, fine.nIter);
-    // Everything autoFit did but the tuning and the fine-tune's preparation (skipFineTune): the copy
-    // of X, binning, the binned fit with its init and upload, the upsampling and the start maps.
     const s = pre.stages;
-    const before = binned ? s.total.seconds - s.tune.seconds - s.fineTune.seconds : 0;
+    const before = beforeTimed.seconds;
     const beforeStages = binned ? s.bin.seconds + s.binnedFit.seconds + s.upsample.seconds : 0;
     /**
      * Multi-res wall time until the fine-tune's loss first reaches `loss`: `before` plus the
@@ -268,16 +300,22 @@ async function speed() {
         }
       }
       let fineSeconds = 0;
+      let fineRuns: number[] = [];
       if (iterations > 0) {
-        const t2 = performance.now();
-        await fitSmoothNMF(ds.X, fineOpts(iterations));
-        fineSeconds = (performance.now() - t2) / 1000;
+        const timed = await timedMedian(async () => {
+          const t2 = performance.now();
+          await fitSmoothNMF(ds.X, fineOpts(iterations));
+          return (performance.now() - t2) / 1000;
+        });
+        fineSeconds = timed.seconds;
+        fineRuns = timed.runs;
       }
       return {
         fineTuneIterations: iterations,
         ...(exact ? { fineTuneIterationsSampled: sampled } : {}),
         seconds: before + fineSeconds,
         fineTuneSeconds: fineSeconds,
+        fineTuneSecondsRuns: fineRuns,
         proratedSeconds: beforeStages + (fineWall - fine.solveSeconds) + finePerIter * iterations,
       };
     };
@@ -298,6 +336,7 @@ async function speed() {
         binnedIterations: pre.stages.binnedFit.iterations,
         binnedSeconds: pre.stages.binnedFit.seconds,
         beforeFineTuneSeconds: before,
+        beforeFineTuneSecondsRuns: beforeTimed.runs,
         upsampleSeconds: pre.stages.upsample.seconds,
         fineTuneSetupSeconds: fineWall - fine.solveSeconds,
         fineTuneSecondsPerIteration: finePerIter,
@@ -326,7 +365,7 @@ async function speed() {
   summary['speed'] = rows;
   summary['speedPipelines'] = 'warm: one backend for every run, each fit compiled by an untimed one-iteration run first';
   summary['speedAccounting'] =
-    'timed: each fit re-run for exactly the iterations it needs and timed whole (prorated: the older accounting); reached: the float64 objective of the fine-tune iterate at or below that of the scratch fit at its convergence point, at the fewest iterations (a fit of that many, whose last iterate is a plain update; fineTuneIterationsSampled: the first sampled iteration, Update 8) (Float32: the GPU loss samples compared at sampled iterations, Updates 1-7)';
+    'timed: each fit re-run for exactly the iterations it needs and timed whole, the median of reps runs (Update 10; one run before) (prorated: the older accounting); reached: the float64 objective of the fine-tune iterate at or below that of the scratch fit at its convergence point, at the fewest iterations (a fit of that many, whose last iterate is a plain update; fineTuneIterationsSampled: the first sampled iteration, Update 8) (Float32: the GPU loss samples compared at sampled iterations, Updates 1-7)';
 }
 
 /** Block means of k × p maps over b × b blocks (cropped like binCube): the truth at the binned level. */
