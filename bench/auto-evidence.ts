@@ -41,6 +41,7 @@ import { parseNpy } from '../src/io/npy.js';
 import { compareToTruth } from '../src/metrics.js';
 import { makeSyntheticDataset, type SyntheticDataset } from '../src/synth.js';
 import { createWebGPUBackend } from '../src/gpu/index.js';
+import { spread } from './suite.js';
 import type { Backend, BackendName, LossSample, Matrix64 } from '../src/types.js';
 
 const argv = process.argv.slice(2);
@@ -79,9 +80,7 @@ summary['reps'] = reps;
 async function timedMedian(run: () => Promise<number>): Promise<{ seconds: number; runs: number[] }> {
   const runs: number[] = [];
   for (let r = 0; r < reps; r++) runs.push(await run());
-  const sorted = [...runs].sort((a, b) => a - b);
-  const h = sorted.length >> 1;
-  return { seconds: sorted.length % 2 ? sorted[h] : 0.5 * (sorted[h - 1] + sorted[h]), runs };
+  return { seconds: spread(runs).median, runs };
 }
 type Config = { rows: number; cols: number; counts: number; seed: number; k?: number; channels?: number; scratchMaxIter?: number; fineMaxIter?: number };
 const configs: Config[] = edx

@@ -135,21 +135,20 @@ export class Scheduler {
     const asked = performance.now();
     await this.wait(this.device.queue.onSubmittedWorkDone() as Promise<undefined>);
     const now = performance.now();
-    const first = units > 0 && !this.waited;
+    // The first wait of a fit learns nothing: its submits carry the first dispatch of each
+    // pipeline, where llvmpipe builds its shader variants (the first fit's first wait took 3.5 s
+    // on a cold Mesa cache). Learned from, that made later fits nap up to 30× too long: on a
+    // fresh machine the toy `auto` took 41–59 s, and 15–17 s without it.
+    const learns = units > 0 && this.waited;
     if (units > 0) this.waited = true;
-    if (first) {
-      // The first wait of a fit learns nothing: its submits carry the first dispatch of each
-      // pipeline, where llvmpipe builds its shader variants (the first fit's first wait took
-      // 3.5 s on a cold Mesa cache). Learned from, that made later fits nap up to 30× too long:
-      // on a fresh machine the toy `auto` took 41–59 s, and 15–17 s without it.
-    } else if (units > 0 && now - asked > 0.5) {
+    if (learns && now - asked > 0.5) {
       // still busy when asked: the GPU time since `started` is measured
       const perUnit = (now - started) / units;
       this.msPerUnit = this.msPerUnit === 0 ? perUnit : 0.5 * this.msPerUnit + 0.5 * perUnit;
       // A wait that mostly did not poll measured the GPU undisturbed (polling slows a software
       // adapter: the first, unmodelled waits of a fit read up to 1.7× the GPU time there).
       if (asked - started >= 0.5 * (now - started)) this.undisturbed = this.msPerUnit;
-    } else if (units > 0 && this.msPerUnit > 0) {
+    } else if (learns && this.msPerUnit > 0) {
       // already idle: it slept too long, and the estimate falls below what this wait proves
       this.msPerUnit = 0.8 * Math.min(this.msPerUnit, (asked - started) / units);
       this.undisturbed = this.msPerUnit;
