@@ -1,5 +1,5 @@
 /** `webnmf auto`: bin, choose λ/μ (and k) by count splitting, upsample, fine-tune; write atomically. */
-import { autoFit, type AutoFitOptions, type AutoFitResult } from '../auto/index.js';
+import { autoFit, LAMBDA_BIN_EXPONENT, type AutoFitOptions, type AutoFitResult } from '../auto/index.js';
 import { WebnmfError } from '../errors.js';
 import { StagedOutputDir } from '../io/atomic.js';
 import { encodeNpy } from '../io/npy.js';
@@ -26,7 +26,7 @@ export function autoReport(r: AutoFitResult) {
     chosen: { bin: r.bin.b, channelBin: r.bin.channelBin, startBin: r.startBin, k: r.k, lambda: r.lambda, mu: r.mu, lambdaBinned: r.lambdaBinned },
     rules: {
       bin: 'sum of b × b pixel blocks; partial edge blocks cropped; b minimises the unbiased Poisson risk of the block mean on 16 channel bands unless given',
-      rescale: 'lambda_full = b^2 * lambda_binned; mu_full = mu_binned (normalised data term and log penalty are per-pixel sums, the 2-D Laplacian energy is resolution-free)',
+      rescale: `lambda_full = b^${LAMBDA_BIN_EXPONENT} * lambda_binned; mu_full = mu_binned (b^2 from the geometry: the normalised data term and the log penalty are per-pixel sums, the 2-D Laplacian energy of smooth maps is resolution-free; the map-optimal normalised lambda falls with the counts per pixel, which binning multiplies by b^2, and the exponent ${LAMBDA_BIN_EXPONENT} was chosen end to end on 18 generator data sets: src/auto/index.ts)`,
       score: 'count splitting A ~ Binomial(X_b, 1/2), B = X_b - A; fit on one half (scaled by the whole binned cube factor), generalised KL deviance of the other half per held-out count, summed over both directions of each split',
       k: 'smallest k whose best score is within one standard error (paired per-pixel deviance differences) of the best k',
       fineTune: 'stops when the mean relative loss change per iteration since the previous sample (every 10 iterations), relative to the start loss, is below tol',

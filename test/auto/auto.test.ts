@@ -219,6 +219,8 @@ describe('webnmf auto', () => {
     expect(report.bin.reason).toBe('given');
     expect(report.validation.length).toBeGreaterThanOrEqual(4);
     expect(report.chosen.lambda).toBeCloseTo(2 ** 2.5 * report.chosen.lambdaBinned, 12);
+    // the stated rule is the one applied (it said b^2 while λ was scaled by b^2.5)
+    expect(report.rules.rescale).toMatch(/^lambda_full = b\^2\.5 \* lambda_binned; mu_full = mu_binned /);
     for (const s of ['bin', 'tune', 'binnedFit', 'upsample', 'fineTune', 'total']) expect(report.stages[s].seconds).toBeGreaterThanOrEqual(0);
     expect(readFileSync(join(out, 'H.npy')).length).toBeGreaterThan(3 * 1024 * 8);
     expect(stdout.text).toMatch(/webnmf auto: bin 2, k = 3/);
