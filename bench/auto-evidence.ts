@@ -1,6 +1,6 @@
 /**
  * Evidence for `autoFit` on generator data with ground truth; prints one JSON summary.
- *   npx tsc -p tsconfig.json && node dist/bench/auto-evidence.js [quality|rescale|speed|start|binned-tol|extrapolation|k|toy|all] [--backend cpu|webgpu] [--quick] [--more|--extra|--large|--edx] [--binned-tol T (toy)] [--start-bin S (speed)]
+ *   npx tsc -p tsconfig.json && node dist/bench/auto-evidence.js [quality|rescale|speed|start|binned-tol|extrapolation|k|toy|all] [--backend cpu|webgpu] [--quick] [--more|--extra|--large|--edx] [--binned-tol T (toy)] [--start-bin S (speed)] [--binned-max-iter N (speed)]
  * (toy with WebGPU on lavapipe: VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.json … toy --backend webgpu)
  *
  * - quality: auto's matched map MSE vs the best point of an oracle (λ, μ) grid at full resolution
@@ -20,7 +20,10 @@
  *   fit's iterate at its convergence point against the fine-tune's iterates at its sampled
  *   iterations, both evaluated on the CPU. The GPU's loss samples are float32 sums, whose
  *   resolution (~1e-7 relative) is the size of the last differences near convergence; the
- *   comparison of those samples (Updates 1–7) is kept as `…Float32`.
+ *   comparison of those samples (Updates 1–7) is kept as `…Float32`. With WebGPU each timed
+ *   fit's loop (the engine's trace: iterations, samples, read-backs, no host set-up) is kept too,
+ *   and `ceilingNoHostWorkVsEspmScratch` says what the path would reach if its host work were
+ *   free (Update 11).
  * - start: the fine-tune's start maps compared at fixed weights and bin: iterations (tight step)
  *   until the loss of a from-scratch fit at its convergence point (1e-6 rule) is reached, from
  *   the upsampled binned maps, the per-pixel least-squares maps for the binned spectra, and their
@@ -70,6 +73,10 @@ summary['edx'] = edx;
 // --start-bin S (speed): AutoFitOptions.startBin for every autoFit of the study (default: the backend's, defaultStartBin)
 const startBinArg = argv.includes('--start-bin') ? Number(argv[argv.indexOf('--start-bin') + 1]) : undefined;
 summary['startBin'] = startBinArg ?? 'default';
+// --binned-max-iter N (speed): AutoFitOptions.binnedMaxIter of the multi-resolution path's binned fit (default: autoFit's, its stopping rule)
+const binnedMaxIterArg = argv.includes('--binned-max-iter') ? Number(argv[argv.indexOf('--binned-max-iter') + 1]) : undefined;
+if (binnedMaxIterArg !== undefined && !(Number.isInteger(binnedMaxIterArg) && binnedMaxIterArg >= 1)) throw new Error(`--binned-max-iter must be a positive integer, got ${argv[argv.indexOf('--binned-max-iter') + 1]}`);
+summary['binnedMaxIter'] = binnedMaxIterArg ?? 'default';
 // --reps R (speed): each timed piece is the median of R timed runs (default 3). One run each
 // (Updates 7–9) let a single hiccup of this shared machine halve a ratio whose multi-resolution
 // side lasts tens of milliseconds.
@@ -181,7 +188,21 @@ async function speed() {
   // fit needs first. Before this (Updates 1–4), each fit made its own device: the binned stage
   // paid its pipeline compiles in full (0.1–0.3 s on lavapipe) while a scratch fit's were
   // prorated over its 1000 iterations.
-  const be: Backend | 'cpu' = backend === 'webgpu' ? await createWebGPUBackend() : 'cpu';
+  // The engine's phase trace: the last 'loop' phase of a fit is its iterations with their loss
+  // samples and read-backs, without its host set-up (prepare, init, X's packing and upload).
+  let loops: number[] = [];
+  const be: Backend | 'cpu' = backend === 'webgpu' ? await createWebGPUBackend({ trace: (phase, ms) => phase.startsWith('loop') && loops.push(ms / 1000) }) : 'cpu';
+  /** run() timed by timedMedian, and the median over its runs of the last fit's loop seconds (NaN on the CPU). */
+  const timedWithLoop = async (run: () => Promise<number>) => {
+    const loopRuns: number[] = [];
+    const timed = await timedMedian(async () => {
+      loops = [];
+      const sec = await run();
+      loopRuns.push(loops.length ? loops[loops.length - 1] : Number.NaN);
+      return sec;
+    });
+    return { ...timed, loopSeconds: spread(loopRuns).median, loopRuns };
+  };
   for (const c of speedConfigs) {
     const ds = make(c);
     // Tuning (a separate feature) is timed by its own run; the multi-resolution path below then
@@ -216,7 +237,7 @@ async function speed() {
         components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h' as const, normalize: true, maxIter: target.iteration, noStop: true, majorizer, backend: be,
       };
       let at: Awaited<ReturnType<typeof fitSmoothNMF>> | undefined;
-      const timed = await timedMedian(async () => {
+      const timed = await timedWithLoop(async () => {
         const t1 = performance.now();
         const r = await fitSmoothNMF(ds.X, timedOpts);
         const sec = (performance.now() - t1) / 1000;
@@ -228,14 +249,14 @@ async function speed() {
       // the timed run ends on the convergence point's iterate: its objective in float64
       const l64 = loss64(rawW(at), at.H);
       if (!(Math.abs(l64 - target.full) <= 1e-4 * Math.abs(l64))) throw new Error(`speed: the float64 objective ${l64} does not match the GPU's ${target.full}`);
-      return { majorizer, iterationsToConverge: target.iteration, converged: !!conv, seconds, secondsRuns: timed.runs, proratedSeconds: prorated, secondsPerIteration: perIter, loss: target.full, loss64: l64 };
+      return { majorizer, iterationsToConverge: target.iteration, converged: !!conv, seconds, secondsRuns: timed.runs, loopSeconds: timed.loopSeconds, proratedSeconds: prorated, secondsPerIteration: perIter, loss: target.full, loss64: l64 };
     };
     // The multi-resolution path: bin + binned fit + upsample (autoFit, one-point grid, no
     // fine-tune), then the fine-tune as its own noStop fit from that start (autoFit's fine-tune
     // is this fit with a stopping rule, which float32 loss noise can end a little early).
     const preOpts = {
       components: 3, G: ds.G, shape: ds.shape, backend: be, lambdas: [tuned.lambdaBinned], mus: [mu], refine: false, warmIter: 0, tuneMaxIter: 1,
-      bin: tuned.bin.b, skipFineTune: true, startBin: startBinArg,
+      bin: tuned.bin.b, skipFineTune: true, startBin: startBinArg, binnedMaxIter: binnedMaxIterArg,
     };
     // warm-up (untimed): one iteration of each fit compiles its pipelines
     await fitSmoothNMF(ds.X, { components: 3, G: ds.G, shape: ds.shape, lambda, mu, simplex: 'h', normalize: true, maxIter: 1, majorizer: 'espm', backend: be });
@@ -251,7 +272,7 @@ async function speed() {
     // The runs are deterministic: the first one's start is the fine-tune's.
     const beforeOf = (r: AutoFitResult) => (r.startBin > 1 ? r.stages.total.seconds - r.stages.tune.seconds - r.stages.fineTune.seconds : 0);
     const pres: AutoFitResult[] = [];
-    const beforeTimed = await timedMedian(async () => {
+    const beforeTimed = await timedWithLoop(async () => {
       const r = await autoFit(ds.X, preOpts);
       pres.push(r);
       return beforeOf(r);
@@ -283,7 +304,7 @@ async function speed() {
      */
     const toReach = async (loss: number, path: { iteration: number; full: number }[] = fine.losses, exact = false) => {
       const at = path.findIndex((l) => l.full <= loss);
-      if (at < 0) return { fineTuneIterations: null, seconds: Number.NaN, proratedSeconds: Number.NaN };
+      if (at < 0) return { fineTuneIterations: null, seconds: Number.NaN, fineTuneLoopSeconds: Number.NaN, proratedSeconds: Number.NaN };
       const sampled = path[at].iteration;
       // exact (float64 criterion): the fewest iterations whose fit ends at or below `loss`. A fit
       // of `it` iterations ends on a plain update (its last iteration is sampled), the iterate the
@@ -300,14 +321,16 @@ async function speed() {
       }
       let fineSeconds = 0;
       let fineRuns: number[] = [];
+      let fineLoop = 0;
       if (iterations > 0) {
-        const timed = await timedMedian(async () => {
+        const timed = await timedWithLoop(async () => {
           const t2 = performance.now();
           await fitSmoothNMF(ds.X, fineOpts(iterations));
           return (performance.now() - t2) / 1000;
         });
         fineSeconds = timed.seconds;
         fineRuns = timed.runs;
+        fineLoop = timed.loopSeconds;
       }
       return {
         fineTuneIterations: iterations,
@@ -315,9 +338,12 @@ async function speed() {
         seconds: before + fineSeconds,
         fineTuneSeconds: fineSeconds,
         fineTuneSecondsRuns: fineRuns,
+        fineTuneLoopSeconds: fineLoop,
         proratedSeconds: beforeStages + (fineWall - fine.solveSeconds) + finePerIter * iterations,
       };
     };
+    // the binned fit's iterations (the last loop of autoFit's run; none where it kept b = 1 with no coarse start)
+    const binnedLoop = binned ? beforeTimed.loopSeconds : 0;
     const toEspm = await toReach(espm.loss64, fine64, true);
     const toTight = await toReach(tight.loss64, fine64, true);
     const toEspm32 = await toReach(espm.loss);
@@ -357,6 +383,14 @@ async function speed() {
       speedupVsTightScratchFloat32: tight.seconds / toTight32.seconds,
       speedupVsEspmScratchProrated: espm.proratedSeconds / toEspm32.proratedSeconds,
       speedupVsEspmScratchIncludingTuning: espm.seconds / (toEspm.seconds + tuned.stages.tune.seconds),
+      // Update 11: what the multi-resolution path could reach if all its host work (binning, the
+      // binned cube's and the full cube's preparation, nndsvda, packing, uploads, upsampling)
+      // cost nothing: its two loops (binned fit, fine-tune; iterations, loss samples, read-backs)
+      // against the scratch fit whole (its host work kept: the most generous ceiling) and
+      // against the scratch fit's own loop (both sides without host work).
+      binnedLoopSeconds: binnedLoop,
+      ceilingNoHostWorkVsEspmScratch: espm.seconds / (binnedLoop + toEspm.fineTuneLoopSeconds),
+      ceilingLoopsOnlyVsEspmScratch: espm.loopSeconds / (binnedLoop + toEspm.fineTuneLoopSeconds),
     });
     process.stderr.write(`speed ${JSON.stringify(c)}: ${JSON.stringify(rows[rows.length - 1])}\n`);
   }

@@ -91,6 +91,14 @@ export const TUNE_MAJORIZER: Majorizer = 'espm';
 export const DEFAULT_EXTRAPOLATION = 0.7;
 /** The binned fit's loss sampling interval (AutoFitOptions.binnedLossEvery). */
 export const DEFAULT_BINNED_LOSS_EVERY = 5;
+/**
+ * The binned fit's stopping tolerance (AutoFitOptions.binnedTol). 1e-3 was measured against it
+ * (bench/results/2026-11-27-host-costs.md, Update 11): on the small speed sets it ends the
+ * binned fit after 8–10 iterations instead of 15 with the same fine-tune, but two EDX cubes then
+ * need more fine-tune iterations (50 instead of 33, 17 instead of 15, with 8 binned) and ESPM's
+ * toy (λ = μ = 0) takes 25 binned + 310 fine-tune iterations instead of 110 + 250, 0.9 s more.
+ */
+export const DEFAULT_BINNED_TOL = 1e-4;
 export const DEFAULT_WARM_ITER = { oneK: 50, severalK: 100 } as const;
 /** AutoFitOptions.startBin: the coarse start's bin where the tuning keeps full resolution. */
 export const DEFAULT_START_BIN = 2;
@@ -610,7 +618,7 @@ export async function autoFit(X: Matrix, options: AutoFitOptions): Promise<AutoF
         epsilonReg,
         normalize: true,
         maxIter: coarseStart ? START_ONLY_ITER : (options.binnedMaxIter ?? 1000),
-        tol: options.binnedTol ?? 1e-4,
+        tol: options.binnedTol ?? DEFAULT_BINNED_TOL,
         lossEvery: binnedLossEvery,
         seed,
       });
