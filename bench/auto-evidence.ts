@@ -359,10 +359,11 @@ async function speed() {
         extrapolation: pre.extrapolation,
         startBin: pre.startBin,
         binnedIterations: pre.stages.binnedFit.iterations,
-        binnedSeconds: pre.stages.binnedFit.seconds,
+        // medians over the same runs as beforeFineTuneSeconds (the first run's alone until Update 11)
+        binnedSeconds: spread(pres.map((r) => r.stages.binnedFit.seconds)).median,
         beforeFineTuneSeconds: before,
         beforeFineTuneSecondsRuns: beforeTimed.runs,
-        upsampleSeconds: pre.stages.upsample.seconds,
+        upsampleSeconds: spread(pres.map((r) => r.stages.upsample.seconds)).median,
         fineTuneSetupSeconds: fineWall - fine.solveSeconds,
         fineTuneSecondsPerIteration: finePerIter,
         startGapToEspmLoss: (fine.losses[0].full - espm.loss) / Math.abs(espm.loss),
