@@ -70,18 +70,24 @@ summary['large'] = large;
 // where one full-resolution iteration costs the most and a scratch fit the longest.
 const edx = argv.includes('--edx');
 summary['edx'] = edx;
+/** The positive integer after `flag`, or undefined where the flag is absent. */
+function positiveIntArg(flag: string): number | undefined {
+  if (!argv.includes(flag)) return undefined;
+  const text = argv[argv.indexOf(flag) + 1];
+  const v = Number(text);
+  if (!(Number.isInteger(v) && v >= 1)) throw new Error(`${flag} must be a positive integer, got ${text}`);
+  return v;
+}
 // --start-bin S (speed): AutoFitOptions.startBin for every autoFit of the study (default: the backend's, defaultStartBin)
-const startBinArg = argv.includes('--start-bin') ? Number(argv[argv.indexOf('--start-bin') + 1]) : undefined;
+const startBinArg = positiveIntArg('--start-bin');
 summary['startBin'] = startBinArg ?? 'default';
 // --binned-max-iter N (speed): AutoFitOptions.binnedMaxIter of the multi-resolution path's binned fit (default: autoFit's, its stopping rule)
-const binnedMaxIterArg = argv.includes('--binned-max-iter') ? Number(argv[argv.indexOf('--binned-max-iter') + 1]) : undefined;
-if (binnedMaxIterArg !== undefined && !(Number.isInteger(binnedMaxIterArg) && binnedMaxIterArg >= 1)) throw new Error(`--binned-max-iter must be a positive integer, got ${argv[argv.indexOf('--binned-max-iter') + 1]}`);
+const binnedMaxIterArg = positiveIntArg('--binned-max-iter');
 summary['binnedMaxIter'] = binnedMaxIterArg ?? 'default';
 // --reps R (speed): each timed piece is the median of R timed runs (default 3). One run each
 // (Updates 7–9) let a single hiccup of this shared machine halve a ratio whose multi-resolution
 // side lasts tens of milliseconds.
-const reps = argv.includes('--reps') ? Number(argv[argv.indexOf('--reps') + 1]) : 3;
-if (!(Number.isInteger(reps) && reps >= 1)) throw new Error(`--reps must be a positive integer, got ${argv[argv.indexOf('--reps') + 1]}`);
+const reps = positiveIntArg('--reps') ?? 3;
 summary['reps'] = reps;
 /** The median of `reps` runs of `run` (each returns seconds), with every run's value. */
 async function timedMedian(run: () => Promise<number>): Promise<{ seconds: number; runs: number[] }> {
